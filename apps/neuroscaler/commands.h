@@ -1,0 +1,14 @@
+// Subcommands of the neuroscaler program: each file adds one subcommand to the app; the callback
+// parses nothing itself beyond options and calls the library. Errors are ns::Error, reported by main.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ns::app {
+
+void register_probe(CLI::App& app);
+void register_quality(CLI::App& app);
+void register_sample(CLI::App& app);
+void register_transcode(CLI::App& app);
+
+}  // namespace ns::app

@@ -1,0 +1,33 @@
+// neuroscaler: one program, one subcommand per job. Only this file prints errors: one line, exit 1.
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+#include "ns/core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "NeuroScaler: neural video enhancement at scale.\n"
+      "Super-resolves a few anchor frames per stream and rebuilds the others by reuse.\n"
+      "Run 'neuroscaler <command> --help' for the options of a command."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "neuroscaler 0.1.0");
+
+  ns::app::register_sample(app);
+  ns::app::register_probe(app);
+  ns::app::register_quality(app);
+  ns::app::register_transcode(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const ns::Error& e) {
+    std::fprintf(stderr, "neuroscaler: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "neuroscaler: unexpected failure: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,232 @@
+#include "ns/media/reader.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "ns/core/log.h"
+#include "ns/media/ffmpeg_impl.h"
+
+namespace ns::media {
+
+using detail::check_av;
+
+struct Demuxer::Impl {
+  detail::FormatInput input;
+  detail::AvPacket packet = detail::make_av_packet();
+  int stream_index = -1;
+  int64_t next_index = 0;
+  int64_t end_pts = INT64_MIN;  // largest pts + duration seen, in the stream's time base
+  StreamInfo info;
+
+  // Containers that declare a duration let us tell a cut-off file from a finished one.
+  void check_complete() const {
+    if (info.duration_s <= 0) return;
+    const AVStream* stream = input->streams[stream_index];
+    const double start = stream->start_time == AV_NOPTS_VALUE ? 0.0
+                                                              : static_cast<double>(stream->start_time) *
+                                                                    av_q2d(stream->time_base);
+    const double reached =
+        end_pts == INT64_MIN ? 0.0 : static_cast<double>(end_pts) * av_q2d(stream->time_base) - start;
+    const double frame_s = info.frame_rate.num > 0 ? 1.0 / info.frame_rate.value() : 0.04;
+    if (reached + std::max(0.1, 3 * frame_s) < info.duration_s) {
+      char detail[96];
+      std::snprintf(detail, sizeof detail, "data ends at %.2f s of the %.2f s the container declares", reached,
+                    info.duration_s);
+      throw Error(ErrorCode::corrupt, std::string("the file is truncated (") + detail + "); copy it again",
+                  ErrorContext{.file = info.url});
+    }
+  }
+};
+
+Demuxer::Demuxer(const std::string& url) : impl_(std::make_unique<Impl>()) {
+  impl_->input = detail::open_input(url);
+  AVFormatContext* input = impl_->input.get();
+  const int best = av_find_best_stream(input, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  if (best < 0) {
+    throw Error(ErrorCode::unsupported, "no video stream in the input; give a video file or URL",
+                ErrorContext{.file = url});
+  }
+  impl_->stream_index = best;
+  const AVStream* stream = input->streams[best];
+  const AVCodecParameters* par = stream->codecpar;
+  StreamInfo& info = impl_->info;
+  info.url = url;
+  info.codec = avcodec_get_name(par->codec_id);
+  info.width = par->width;
+  info.height = par->height;
+  const AVRational rate = stream->avg_frame_rate.num ? stream->avg_frame_rate : stream->r_frame_rate;
+  info.frame_rate = {rate.num, rate.den};
+  info.time_base = {stream->time_base.num, stream->time_base.den};
+  info.frame_count = stream->nb_frames > 0 ? stream->nb_frames : -1;
+  if (stream->duration != AV_NOPTS_VALUE) {
+    info.duration_s = static_cast<double>(stream->duration) * av_q2d(stream->time_base);
+  } else if (input->duration != AV_NOPTS_VALUE) {
+    info.duration_s = static_cast<double>(input->duration) / AV_TIME_BASE;
+  }
+  info.bitrate_bps = par->bit_rate > 0 ? par->bit_rate : input->bit_rate;
+  if (par->extradata && par->extradata_size > 0) {
+    info.extradata.assign(par->extradata, par->extradata + par->extradata_size);
+  }
+  if (info.width <= 0 || info.height <= 0) {
+    throw Error(ErrorCode::corrupt, "the video stream has no valid frame size; the file looks damaged",
+                ErrorContext{.file = url});
+  }
+}
+
+Demuxer::~Demuxer() = default;
+
+const StreamInfo& Demuxer::info() const { return impl_->info; }
+
+std::optional<Packet> Demuxer::read() {
+  AVPacket* packet = impl_->packet.get();
+  for (;;) {
+    const int status = av_read_frame(impl_->input.get(), packet);
+    if (status == AVERROR_EOF) {
+      impl_->check_complete();
+      return std::nullopt;
+    }
+    if (status < 0) {
+      throw Error(detail::classify_av_error(status) == ErrorCode::io ? ErrorCode::io : ErrorCode::corrupt,
+                  "reading packet " + std::to_string(impl_->next_index) + " failed (" + detail::av_error_text(status) +
+                      "); the file looks damaged or truncated",
+                  ErrorContext{.file = impl_->info.url});
+    }
+    if (packet->stream_index != impl_->stream_index) {
+      av_packet_unref(packet);
+      continue;
+    }
+    if (packet->flags & AV_PKT_FLAG_CORRUPT) {
+      const int size = packet->size;
+      av_packet_unref(packet);
+      throw Error(ErrorCode::corrupt,
+                  "packet " + std::to_string(impl_->next_index) + " is incomplete (" + std::to_string(size) +
+                      " bytes read); the file looks truncated or damaged",
+                  ErrorContext{.file = impl_->info.url});
+    }
+    if (packet->pts != AV_NOPTS_VALUE) {
+      impl_->end_pts = std::max(impl_->end_pts, packet->pts + std::max<int64_t>(packet->duration, 0));
+    }
+    Packet out;
+    out.data.assign(packet->data, packet->data + packet->size);
+    out.pts = packet->pts == AV_NOPTS_VALUE ? INT64_MIN : packet->pts;
+    out.dts = packet->dts == AV_NOPTS_VALUE ? INT64_MIN : packet->dts;
+    out.duration = packet->duration;
+    out.key = (packet->flags & AV_PKT_FLAG_KEY) != 0;
+    out.index = impl_->next_index++;
+    av_packet_unref(packet);
+    return out;
+  }
+}
+
+struct Decoder::Impl {
+  std::string url;
+  detail::CodecContext context;
+  detail::AvFrame picture = detail::make_av_frame();
+  detail::AvPacket packet = detail::make_av_packet();
+  SwsContext* scaler = nullptr;
+  int64_t decoded = 0;
+  int64_t last_packet = -1;
+  ~Impl() { sws_freeContext(scaler); }
+};
+
+Decoder::Decoder(Demuxer& demuxer, const ReaderOptions& options) : impl_(std::make_unique<Impl>()) {
+  const StreamInfo& info = demuxer.info();
+  impl_->url = info.url;
+  const AVStream* stream = demuxer.impl_->input->streams[demuxer.impl_->stream_index];
+  const AVCodec* codec = avcodec_find_decoder(stream->codecpar->codec_id);
+  if (!codec) {
+    throw Error(ErrorCode::unsupported, "no decoder for codec " + info.codec + " in this FFmpeg build",
+                ErrorContext{.file = info.url});
+  }
+  impl_->context.reset(avcodec_alloc_context3(codec));
+  if (!impl_->context) throw std::bad_alloc();
+  AVCodecContext* context = impl_->context.get();
+  check_av(avcodec_parameters_to_context(context, stream->codecpar), info.url, "copying codec parameters", "");
+  context->pkt_timebase = stream->time_base;
+  context->thread_count = options.threads;
+  AVDictionary* settings = nullptr;
+  if (options.export_motion_vectors) av_dict_set(&settings, "flags2", "+export_mvs", 0);
+  const int opened = avcodec_open2(context, codec, &settings);
+  av_dict_free(&settings);
+  check_av(opened, info.url, "opening the decoder", "the stream's codec parameters look damaged");
+}
+
+Decoder::~Decoder() = default;
+
+void Decoder::send(const Packet& packet) {
+  AVPacket* av = impl_->packet.get();
+  av->data = const_cast<uint8_t*>(packet.data.data());  // not reference-counted: FFmpeg copies if it keeps it
+  av->size = static_cast<int>(packet.data.size());
+  av->pts = packet.pts == INT64_MIN ? AV_NOPTS_VALUE : packet.pts;
+  av->dts = packet.dts == INT64_MIN ? AV_NOPTS_VALUE : packet.dts;
+  av->duration = packet.duration;
+  av->flags = packet.key ? AV_PKT_FLAG_KEY : 0;
+  impl_->last_packet = packet.index;
+  const int status = avcodec_send_packet(impl_->context.get(), av);
+  av->data = nullptr;
+  av->size = 0;
+  NS_ASSERT(status != AVERROR(EAGAIN));  // callers drain receive() before sending again
+  if (status < 0) {
+    throw Error(ErrorCode::corrupt,
+                "packet " + std::to_string(packet.index) + " was rejected by the decoder (" +
+                    detail::av_error_text(status) + "); the stream is damaged",
+                ErrorContext{.file = impl_->url});
+  }
+}
+
+void Decoder::flush() {
+  const int status = avcodec_send_packet(impl_->context.get(), nullptr);
+  if (status < 0 && status != AVERROR_EOF) check_av(status, impl_->url, "flushing the decoder", "");
+}
+
+bool Decoder::receive(core::Frame& out) {
+  AVFrame* picture = impl_->picture.get();
+  const int status = avcodec_receive_frame(impl_->context.get(), picture);
+  if (status == AVERROR(EAGAIN) || status == AVERROR_EOF) return false;
+  if (status < 0) {
+    throw Error(ErrorCode::corrupt,
+                "decoding failed after packet " + std::to_string(impl_->last_packet) + " (" +
+                    detail::av_error_text(status) + "); the stream is damaged",
+                ErrorContext{.file = impl_->url, .frame_index = impl_->decoded});
+  }
+  if (picture->decode_error_flags != 0 || (picture->flags & AV_FRAME_FLAG_CORRUPT)) {
+    const int64_t index = impl_->decoded;
+    av_frame_unref(picture);
+    throw Error(ErrorCode::corrupt, "the decoder reported a damaged picture; the stream is damaged",
+                ErrorContext{.file = impl_->url, .frame_index = index});
+  }
+  detail::picture_to_i420(*picture, out, impl_->scaler);
+  out.pts = picture->best_effort_timestamp == AV_NOPTS_VALUE ? impl_->decoded : picture->best_effort_timestamp;
+  out.index = impl_->decoded++;
+  av_frame_unref(picture);
+  return true;
+}
+
+int64_t Decoder::frames_decoded() const { return impl_->decoded; }
+
+VideoReader::VideoReader(const std::string& url, const ReaderOptions& options)
+    : demuxer_(url), decoder_(demuxer_, options) {}
+
+VideoReader::~VideoReader() = default;
+
+const StreamInfo& VideoReader::info() const { return demuxer_.info(); }
+
+bool VideoReader::read(core::Frame& out) {
+  for (;;) {
+    if (decoder_.receive(out)) {
+      out.index = next_index_++;
+      return true;
+    }
+    if (flushed_) return false;
+    std::optional<Packet> packet = demuxer_.read();
+    if (packet) {
+      decoder_.send(*packet);
+    } else {
+      decoder_.flush();
+      flushed_ = true;
+    }
+  }
+}
+
+}  // namespace ns::media

@@ -1,0 +1,105 @@
+// ns/media: read any video FFmpeg opens (file, pipe "-", URL) as packets and as decoded I420 frames.
+// In: a URL or path. Out: StreamInfo, compressed Packets in decode order, and/or core::Frames in display
+// order (8-bit I420, converted with swscale when the source is another format or bit depth).
+// Thread-safety: one object per thread; different objects are independent.
+// Errors: ns::Error naming the file: not_found, corrupt (damaged or truncated data), unsupported.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ns/core/frame.h"
+
+namespace ns::media {
+
+struct Rational {
+  int num = 0;
+  int den = 1;
+  double value() const { return den ? static_cast<double>(num) / den : 0.0; }
+};
+
+struct StreamInfo {
+  std::string url;
+  std::string codec;          // FFmpeg codec name: "vp9", "h264", "ffv1", "rawvideo", ...
+  int width = 0;
+  int height = 0;
+  Rational frame_rate;        // average frame rate (0/1 if unknown)
+  Rational time_base;         // unit of Packet::pts and Frame::pts
+  int64_t frame_count = -1;   // from the container when it says, else -1
+  double duration_s = 0.0;    // 0 if unknown
+  int64_t bitrate_bps = 0;    // stream bitrate if known, else the container's
+  std::vector<uint8_t> extradata;  // codec configuration (H.264 avcC in MP4/MKV), may be empty
+};
+
+// One compressed packet of the video stream, bytes copied out of FFmpeg.
+struct Packet {
+  std::vector<uint8_t> data;
+  int64_t pts = INT64_MIN;  // INT64_MIN when the container gives none
+  int64_t dts = INT64_MIN;
+  int64_t duration = 0;
+  bool key = false;
+  int64_t index = 0;        // decode-order index within the stream, from 0
+};
+
+struct ReaderOptions {
+  int threads = 0;              // decoder threads; 0 = FFmpeg's choice (all cores)
+  bool export_motion_vectors = false;  // ask decoders that can (H.264) to export vectors as side data
+};
+
+// Demuxes the best video stream of an input.
+class Demuxer {
+ public:
+  explicit Demuxer(const std::string& url);
+  ~Demuxer();
+  Demuxer(const Demuxer&) = delete;
+  Demuxer& operator=(const Demuxer&) = delete;
+
+  const StreamInfo& info() const;
+  // Next packet of the video stream, or nullopt at the end. Throws corrupt on a damaged container.
+  std::optional<Packet> read();
+
+ private:
+  friend class Decoder;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Decodes the packets of one Demuxer's video stream.
+class Decoder {
+ public:
+  Decoder(Demuxer& demuxer, const ReaderOptions& options = {});
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  void send(const Packet& packet);  // throws corrupt, naming the packet, when the decoder rejects it
+  void flush();                     // no more packets: lets receive() return the delayed frames
+  // Writes the next decoded frame into `out` (re-allocated only when its size changes) and returns
+  // true, or returns false when the decoder needs more input (or, after flush(), has no more frames).
+  bool receive(core::Frame& out);
+  int64_t frames_decoded() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Demuxer + Decoder: frames in display order with index 0, 1, 2, ...
+class VideoReader {
+ public:
+  explicit VideoReader(const std::string& url, const ReaderOptions& options = {});
+  ~VideoReader();
+  const StreamInfo& info() const;
+  bool read(core::Frame& out);  // false at the end of the stream
+
+ private:
+  Demuxer demuxer_;
+  Decoder decoder_;
+  bool flushed_ = false;
+  int64_t next_index_ = 0;
+};
+
+}  // namespace ns::media

@@ -28,11 +28,16 @@ struct CodedFrame {
   bool shown = true;          // VP9 show_frame (or show_existing_frame); H.264 always
   bool show_existing = false; // VP9 show_existing_frame: re-shows a reference, no new pixels
   bool intra_only = false;    // VP9 intra_only inter frame
-  FrameClass cls = FrameClass::normal;  // key: VP9 key frame / H.264 IDR; altref: VP9 hidden frame
-  uint32_t bytes = 0;         // coded bytes of this frame (its slice of the superframe)
+  FrameClass cls = FrameClass::normal;  // key: VP9 key or intra-only frame / H.264 IDR;
+                                        // altref: any other VP9 hidden frame; normal: the rest
+  uint32_t bytes = 0;         // coded bytes of this frame (its slice of the superframe; the last frame of a
+                              // VP9 superframe also carries the index bytes, so a packet's frames sum to its size)
   uint8_t refresh_flags = 0;  // VP9 refresh_frame_flags (0xff for key frames); H.264: 0
   int base_q_index = -1;      // VP9 base_q_idx; H.264 QP of the first slice; -1 if unknown
   char slice_type = 0;        // H.264 'I', 'P' or 'B' (of the first slice); VP9: 0
+  // H.264 picture order count, increasing across IDR / MMCO 5 restarts ((restarts << 32) + PicOrderCnt);
+  // orders display where the container has no pts (raw Annex B). INT64_MIN if unknown, and for VP9.
+  int64_t poc = INT64_MIN;
 };
 
 class BitstreamProbe {
@@ -42,7 +47,8 @@ class BitstreamProbe {
   BitstreamProbe(const BitstreamProbe&) = delete;
   BitstreamProbe& operator=(const BitstreamProbe&) = delete;
 
-  // Appends the frames of one packet (in decode order) to `out`.
+  // Appends the frames of one packet (in decode order) to `out`. On ns::Error (corrupt, naming the
+  // packet) nothing is appended and the decode/display counters stay where they were.
   void probe(const Packet& packet, std::vector<CodedFrame>& out);
 
  private:
@@ -50,7 +56,8 @@ class BitstreamProbe {
   std::unique_ptr<Impl> impl_;
 };
 
-// Probes a whole file. Display indices are exact (for H.264 with B-frames, from the pts order).
+// Probes a whole file. Display indices are exact: for H.264 with B-frames, from the pts order, or
+// from the picture order count when some packets lack a pts (raw Annex B streams).
 std::vector<CodedFrame> probe_file(const std::string& url, StreamInfo* info = nullptr);
 
 }  // namespace ns::media

@@ -10,6 +10,8 @@
 
 namespace ns::core {
 
+// An empty `dst` (default-constructed) is allocated at the source size; otherwise the sizes must match.
+// The same holds for i420_to_rgb and both *_ref functions.
 void rgb_to_i420(const RgbImage& src, Frame& dst);
 void i420_to_rgb(const Frame& src, RgbImage& dst);
 

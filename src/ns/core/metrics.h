@@ -30,6 +30,9 @@ struct FrameQuality {
 double psnr_from_sse(uint64_t sse, uint64_t samples);  // capped at kPsnrCapDb; 0 samples -> cap
 PlaneError plane_error(const Frame& reference, const Frame& test, int plane);
 double psnr_pooled(const Frame& reference, const Frame& test);
+// Mean SSIM over the positions where the window lies inside the image; an image smaller than 11 on an
+// axis uses a window as long as the image on that axis (the Gaussian truncated and renormalised).
+// Computed in single precision: within about 1e-5 of a double-precision evaluation.
 double ssim_y(const Frame& reference, const Frame& test);
 FrameQuality measure_quality(const Frame& reference, const Frame& test);
 

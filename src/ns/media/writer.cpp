@@ -1,6 +1,8 @@
 #include "ns/media/writer.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <filesystem>
 
 #include "ns/core/log.h"
@@ -11,15 +13,22 @@ namespace ns::media {
 using detail::check_av;
 
 int streamer_bitrate_kbps(int width, int height) {
-  // Reference §9.2: 4125 kbps at 1280x720, 700 kbps at 640x360; other sizes by pixel count from the
-  // nearer of the two, so 1080p lands near the paper's 6750 kbps (we give 9281; see docs/formats.md).
+  // Reference §9.1: 700 kbps at 360p, 4125 at 720p, 6750 at 1080p, 35,500 at 2160p; sizes in between
+  // are interpolated linearly in pixel count, smaller ones scaled down proportionally (at least 50).
+  struct Point {
+    double pixels, kbps;
+  };
+  static constexpr Point points[] = {
+      {640.0 * 360, 700}, {1280.0 * 720, 4125}, {1920.0 * 1080, 6750}, {3840.0 * 2160, 35500}};
   const double pixels = static_cast<double>(width) * height;
-  if (pixels <= 640.0 * 360.0) return std::max(50, static_cast<int>(std::lround(700.0 * pixels / (640.0 * 360.0))));
-  if (pixels <= 1280.0 * 720.0) {
-    const double t = (pixels - 640.0 * 360.0) / (1280.0 * 720.0 - 640.0 * 360.0);
-    return static_cast<int>(std::lround(700.0 + t * (4125.0 - 700.0)));
+  if (pixels <= points[0].pixels) return std::max(50, static_cast<int>(std::lround(700.0 * pixels / points[0].pixels)));
+  for (size_t i = 1; i < std::size(points); ++i) {
+    if (pixels <= points[i].pixels) {
+      const double t = (pixels - points[i - 1].pixels) / (points[i].pixels - points[i - 1].pixels);
+      return static_cast<int>(std::lround(points[i - 1].kbps + t * (points[i].kbps - points[i - 1].kbps)));
+    }
   }
-  return static_cast<int>(std::lround(4125.0 * pixels / (1280.0 * 720.0)));
+  return static_cast<int>(std::lround(points[3].kbps * pixels / points[3].pixels));
 }
 
 EncoderSettings EncoderSettings::streamer_vp9(int width, int height, int bitrate_kbps) {

@@ -31,7 +31,7 @@ struct EncoderSettings {
   // Reference §9.2: libvpx-vp9, realtime, one pass, b = R, min 0.5R, max 1.5R, buffer 2R, GOP 120,
   // auto alt-ref with 16 frames of lag, qmin 4, qmax 48, error resilient, row-mt, frame-parallel;
   // speed 5 and tile-columns 2 at >= 720 lines, speed 7 and tile-columns 1 below.
-  // Default rates: 4125 kbps at 720p, 700 kbps at 360p, scaled by pixel count otherwise.
+  // Default rate: streamer_bitrate_kbps (4125 kbps at 720p, 700 kbps at 360p).
   static EncoderSettings streamer_vp9(int width, int height, int bitrate_kbps = 0);
   // libx264, preset veryfast, tune zerolatency (no B-frames, no lookahead), CBR-like VBV, GOP 120.
   static EncoderSettings streamer_h264(int width, int height, int bitrate_kbps = 0);
@@ -39,7 +39,7 @@ struct EncoderSettings {
   static EncoderSettings lossless();
 };
 
-// Bitrate a streamer would use for this size (reference §9.2 values, scaled by pixel count).
+// Bitrate a streamer would use for this size (reference §9.1 values, interpolated by pixel count).
 int streamer_bitrate_kbps(int width, int height);
 
 class VideoWriter {

@@ -1,0 +1,223 @@
+// Per-stream state and sort (reference §3.1-3.2 with the fixes of §3.7 and §11): units of displayed frames,
+// accumulated residual from coded bytes, greedy candidate sort with float scores.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "ns/anchor/anchor.h"
+#include "ns/core/error.h"
+
+namespace ns::anchor {
+
+const char* unit_class_name(UnitClass cls) {
+  switch (cls) {
+    case UnitClass::key:
+      return "key";
+    case UnitClass::altref:
+      return "altref";
+    case UnitClass::normal:
+      return "normal";
+  }
+  return "?";
+}
+
+UnitClass unit_class_from_name(const std::string& name) {
+  if (name == "key") return UnitClass::key;
+  if (name == "altref") return UnitClass::altref;
+  if (name == "normal") return UnitClass::normal;
+  throw Error(ErrorCode::invalid_argument,
+              "anchor: unknown frame class (\"" + name + "\"); use key, altref or normal");
+}
+
+StreamSelector::StreamSelector(const SelectorConfig& config) : config_(config) {
+  if (!(config_.max_candidate_ratio >= 0 && config_.max_candidate_ratio <= 1)) {
+    throw Error(ErrorCode::invalid_argument, "anchor: max_candidate_ratio out of range (" +
+                                                 std::to_string(config_.max_candidate_ratio) + "); use 0..1");
+  }
+  if (config_.avg_window < 0) {
+    throw Error(ErrorCode::invalid_argument, "anchor: avg_window is negative; use 0 (2 x GOP) or a unit count");
+  }
+  if (config_.avg_window == 0) config_.avg_window = config_.gop > 0 ? 2 * config_.gop : 240;
+}
+
+void StreamSelector::push(const media::CodedFrame& frame) {
+  if (!frame.shown) {
+    pending_bytes_ += frame.bytes;
+    if (frame.cls == media::FrameClass::key) pending_key_ = true;
+    if (frame.cls == media::FrameClass::altref) pending_altref_ = true;
+    return;
+  }
+  Unit unit;
+  unit.display_index = frame.display_index;
+  unit.decode_index = frame.decode_index;
+  unit.bytes = pending_bytes_ + frame.bytes;
+  if (frame.cls == media::FrameClass::key || pending_key_) {
+    unit.cls = UnitClass::key;
+  } else if (pending_altref_) {
+    unit.cls = UnitClass::altref;
+  } else {
+    unit.cls = UnitClass::normal;
+  }
+  pending_bytes_ = 0;
+  pending_key_ = false;
+  pending_altref_ = false;
+  push_unit(unit);
+}
+
+void StreamSelector::push_unit(const Unit& unit) {
+  units_.push_back(unit);
+  window_.push_back(unit.bytes);
+  window_sum_ += unit.bytes;
+  while (window_.size() > static_cast<size_t>(config_.avg_window)) {
+    window_sum_ -= window_.front();
+    window_.pop_front();
+  }
+  if (unit.cls == UnitClass::key) last_key_display_ = unit.display_index;
+}
+
+double StreamSelector::mean_unit_bytes() const {
+  if (window_.empty()) return 1.0;
+  return std::max(1.0, static_cast<double>(window_sum_) / static_cast<double>(window_.size()));
+}
+
+std::vector<double> StreamSelector::accumulated() const {
+  std::vector<double> r(units_.size());
+  double acc = carry_;
+  for (size_t i = 0; i < units_.size(); ++i) {
+    acc = units_[i].cls == UnitClass::key ? 0.0 : acc + static_cast<double>(units_[i].bytes);
+    r[i] = acc;
+  }
+  return r;
+}
+
+namespace {
+
+// Greedy sort of one class group (§3.2 step 3). `next_boundary[i]` = smallest j > i that is a key unit or an
+// already sorted candidate, or -1; kept up to date after each pick.
+void sort_group(const std::vector<int>& group, int count, std::vector<double>& r, std::vector<int>& next_boundary,
+                const std::vector<int64_t>& horizon, std::vector<char>& sorted, double mean, UnitClass cls,
+                std::vector<Candidate>& out) {
+  const int n_units = static_cast<int>(r.size());
+  for (int iter = 0; iter < count; ++iter) {
+    int best = -1;
+    int64_t best_end = 0;
+    double best_score = -std::numeric_limits<double>::infinity();
+    for (int c : group) {
+      if (sorted[c]) continue;
+      const int64_t end = next_boundary[c] >= 0 ? next_boundary[c] : horizon[c];
+      const double score = static_cast<double>(end - c) * r[c] / mean;
+      if (score > best_score) {  // strictly greater: ties keep the lower offset (groups are in offset order)
+        best_score = score;
+        best = c;
+        best_end = end;
+      }
+    }
+    if (best < 0) return;
+    const double d = r[best];
+    const int stop = static_cast<int>(std::min<int64_t>(best_end, n_units));
+    for (int i = best; i < stop; ++i) r[i] -= d;
+    sorted[best] = 1;
+    for (int i = best - 1; i >= 0; --i) {
+      if (next_boundary[i] >= 0 && next_boundary[i] < best) break;
+      next_boundary[i] = best;
+      if (sorted[i]) break;  // i is itself a boundary for everything before it
+    }
+    out.push_back({best, cls, best_score});
+  }
+}
+
+}  // namespace
+
+std::vector<Candidate> StreamSelector::sort() const {
+  std::vector<Candidate> out;
+  sort(out);
+  return out;
+}
+
+void StreamSelector::sort(std::vector<Candidate>& out) const {
+  const int n = static_cast<int>(units_.size());
+  if (n == 0) return;
+  // Scratch buffers reused across streams and epochs (the scheduler sorts thousands of streams per epoch).
+  struct Scratch {
+    std::vector<double> r;
+    std::vector<int> altrefs;
+    std::vector<int> normals;
+    std::vector<char> sorted;
+    std::vector<int> next_boundary;
+    std::vector<int64_t> horizon;
+  };
+  thread_local Scratch scratch;
+  std::vector<double>& r = scratch.r;
+  r.resize(n);
+  double acc = carry_;
+  for (int i = 0; i < n; ++i) {
+    acc = units_[i].cls == UnitClass::key ? 0.0 : acc + static_cast<double>(units_[i].bytes);
+    r[i] = acc;
+  }
+  const double mean = mean_unit_bytes();
+
+  std::vector<int>& altrefs = scratch.altrefs;
+  std::vector<int>& normals = scratch.normals;
+  altrefs.clear();
+  normals.clear();
+  std::vector<char>& sorted = scratch.sorted;
+  sorted.assign(n, 0);
+  std::vector<int>& next_boundary = scratch.next_boundary;
+  next_boundary.resize(n);
+  std::vector<int64_t>& horizon = scratch.horizon;
+  horizon.assign(n, n);
+  int next = -1;
+  for (int i = n - 1; i >= 0; --i) {
+    next_boundary[i] = next;
+    if (units_[i].cls == UnitClass::key) next = i;
+  }
+  int64_t last_key = epoch_start_last_key_;
+  for (int i = 0; i < n; ++i) {
+    const Unit& u = units_[i];
+    if (u.cls == UnitClass::key) {
+      last_key = u.display_index;
+      sorted[i] = 1;
+      out.push_back({i, UnitClass::key, 0.0});
+      continue;
+    }
+    if (u.cls == UnitClass::altref) altrefs.push_back(i);
+    if (u.cls == UnitClass::normal) normals.push_back(i);
+    // No boundary after i in the epoch: the next key frame is expected one GOP after the last one (at least the
+    // end of the epoch, since no key frame follows inside it).
+    if (config_.gop > 0) {
+      const int64_t since = last_key >= 0 ? u.display_index - last_key : u.display_index;
+      const int64_t gop = config_.gop;
+      const int64_t remaining = gop - (((since % gop) + gop) % gop);
+      horizon[i] = std::max<int64_t>(n, i + remaining);
+    }
+  }
+  // At least one candidate when the ratio allows any, so that short epochs (a stream's last frames, a stream that
+  // just joined) can still get an anchor.
+  int target = static_cast<int>(std::llround(n * config_.max_candidate_ratio));
+  if (target == 0 && config_.max_candidate_ratio > 0) target = 1;
+  const int num_altref = std::min<int>(target, static_cast<int>(altrefs.size()));
+  const int num_normal = std::min<int>(target - num_altref, static_cast<int>(normals.size()));
+  sort_group(altrefs, num_altref, r, next_boundary, horizon, sorted, mean, UnitClass::altref, out);
+  sort_group(normals, num_normal, r, next_boundary, horizon, sorted, mean, UnitClass::normal, out);
+}
+
+void StreamSelector::commit(std::span<const int> anchor_offsets) {
+  // After the anchors, R restarts at 0 from the last anchor or key unit (R[c] - R[c] = 0, §3.1 update): the carry
+  // is the bytes of the units after it, or the old carry plus every unit's bytes if there is none.
+  int last = -1;
+  for (int offset : anchor_offsets) {
+    NS_ASSERT(offset >= 0 && static_cast<size_t>(offset) < units_.size());
+    last = std::max(last, offset);
+  }
+  double acc = carry_;
+  for (size_t i = 0; i < units_.size(); ++i) {
+    const bool reset = units_[i].cls == UnitClass::key || static_cast<int>(i) == last;
+    acc = reset ? 0.0 : acc + static_cast<double>(units_[i].bytes);
+  }
+  carry_ = acc;
+  units_.clear();
+  epoch_start_last_key_ = last_key_display_;
+}
+
+}  // namespace ns::anchor

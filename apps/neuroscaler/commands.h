@@ -8,7 +8,11 @@ namespace ns::app {
 
 void register_probe(CLI::App& app);
 void register_quality(CLI::App& app);
+void register_reconstruct(CLI::App& app);
 void register_sample(CLI::App& app);
+void register_select(CLI::App& app);
 void register_transcode(CLI::App& app);
+void register_upscale(CLI::App& app);
+void register_model(CLI::App& app);
 
 }  // namespace ns::app

@@ -16,7 +16,11 @@ int main(int argc, char** argv) {
   ns::app::register_sample(app);
   ns::app::register_probe(app);
   ns::app::register_quality(app);
+  ns::app::register_reconstruct(app);
+  ns::app::register_select(app);
   ns::app::register_transcode(app);
+  ns::app::register_upscale(app);
+  ns::app::register_model(app);
 
   try {
     app.parse(argc, argv);

@@ -13,6 +13,7 @@
 #include "ns/core/colour.h"
 #include "ns/core/error.h"
 #include "ns/core/frame.h"
+#include "support/fixtures.h"
 
 namespace {
 
@@ -34,17 +35,6 @@ RgbImage random_rgb(int w, int h, uint32_t seed) {
   std::mt19937 rng(seed);
   for (auto& v : img.pixels) v = static_cast<uint8_t>(rng() & 0xFF);
   return img;
-}
-
-Frame random_frame(int w, int h, uint32_t seed) {
-  Frame f(w, h);
-  std::mt19937 rng(seed);
-  for (int p = 0; p < ns::core::kPlaneCount; ++p) {
-    for (int y = 0; y < f.plane_height(p); ++y) {
-      for (int x = 0; x < f.plane_width(p); ++x) f.row(p, y)[x] = static_cast<uint8_t>(rng() & 0xFF);
-    }
-  }
-  return f;
 }
 
 struct Yuv {
@@ -178,7 +168,7 @@ TEST(Colour, FastMatchesReferenceWithinOne) {
       }
     }
     // Any YUV triple, including ones outside the RGB gamut (clamping) and the 0/255 extremes.
-    Frame yuv = random_frame(s[0], s[1], seed);
+    Frame yuv = ns::test::random_frame(s[0], s[1], seed);
     yuv.row(0, 0)[0] = 255;
     yuv.row(1, 0)[0] = 0;
     yuv.row(2, 0)[0] = 255;
@@ -236,7 +226,7 @@ TEST(Colour, SizeMismatchThrows) {
   }
   EXPECT_THROW(ns::core::rgb_to_i420_ref(img, wrong), ns::Error);
   RgbImage small(4, 4);
-  const Frame f = random_frame(8, 6, 2);
+  const Frame f = ns::test::random_frame(8, 6, 2);
   EXPECT_THROW(ns::core::i420_to_rgb(f, small), ns::Error);
   EXPECT_THROW(ns::core::i420_to_rgb_ref(f, small), ns::Error);
 }

@@ -1,10 +1,8 @@
 // Media I/O: round trips through Y4M, lossless FFV1 and the streamer encoders; bad inputs and outputs.
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 
 #include "ns/core/error.h"
 #include "ns/core/metrics.h"
@@ -17,32 +15,12 @@
 namespace ns {
 namespace {
 
-bool same_pixels(const core::Frame& a, const core::Frame& b) {
-  if (!core::same_size(a, b)) return false;
-  for (int p = 0; p < core::kPlaneCount; ++p) {
-    for (int y = 0; y < a.plane_height(p); ++y) {
-      if (std::memcmp(a.row(p, y), b.row(p, y), a.plane_width(p)) != 0) return false;
-    }
-  }
-  return true;
-}
-
 std::vector<core::Frame> read_all(const std::string& path) {
   media::VideoReader reader(path);
   std::vector<core::Frame> frames;
   core::Frame frame;
   while (reader.read(frame)) frames.push_back(frame.clone());
   return frames;
-}
-
-ErrorCode code_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "expected ns::Error";
-  return ErrorCode::internal;
 }
 
 TEST(Media, Y4mRoundTripIsBitExactWithOddSize) {
@@ -61,7 +39,7 @@ TEST(Media, Y4mRoundTripIsBitExactWithOddSize) {
   int count = 0;
   while (reader.read(frame)) {
     EXPECT_EQ(frame.index, count);
-    EXPECT_TRUE(same_pixels(frame, test::synthetic_frame(37, 23, count))) << "frame " << count;
+    EXPECT_TRUE(test::same_pixels(frame, test::synthetic_frame(37, 23, count))) << "frame " << count;
     ++count;
   }
   EXPECT_EQ(count, 5);
@@ -73,7 +51,7 @@ TEST(Media, LosslessReferenceRoundTripIsBitExact) {
   test::write_synthetic_video(path, 96, 64, 6, media::EncoderSettings::lossless());
   const auto frames = read_all(path);
   ASSERT_EQ(frames.size(), 6u);
-  for (int i = 0; i < 6; ++i) EXPECT_TRUE(same_pixels(frames[i], test::synthetic_frame(96, 64, i))) << i;
+  for (int i = 0; i < 6; ++i) EXPECT_TRUE(test::same_pixels(frames[i], test::synthetic_frame(96, 64, i))) << i;
 }
 
 TEST(Media, StreamerEncodesDecodeToAllFramesWithGoodQuality) {
@@ -129,7 +107,7 @@ TEST(Media, GarbageFileIsRejected) {
   std::vector<char> noise(4096);
   for (size_t i = 0; i < noise.size(); ++i) noise[i] = static_cast<char>((i * 7919u) >> 3);
   std::ofstream(path, std::ios::binary).write(noise.data(), static_cast<std::streamsize>(noise.size()));
-  const ErrorCode code = code_of([&] { read_all(path); });
+  const ErrorCode code = test::error_code_of([&] { read_all(path); });
   EXPECT_TRUE(code == ErrorCode::corrupt || code == ErrorCode::unsupported) << error_code_name(code);
 }
 
@@ -169,23 +147,23 @@ TEST(Media, CorruptPayloadIsReportedAsCorrupt) {
 TEST(Media, WriterRejectsWrongFrameSize) {
   test::TempDir dir;
   media::VideoWriter writer(dir.file("x.mkv"), 64, 48, {60, 1}, media::EncoderSettings::lossless());
-  EXPECT_EQ(code_of([&] { writer.write(core::Frame(32, 32)); }), ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([&] { writer.write(core::Frame(32, 32)); }), ErrorCode::invalid_argument);
 }
 
 TEST(Media, WriterRejectsUnknownExtensionAndOptions) {
   test::TempDir dir;
-  EXPECT_EQ(code_of([&] {
+  EXPECT_EQ(test::error_code_of([&] {
               media::VideoWriter(dir.file("x.unknownext"), 64, 48, {60, 1}, media::EncoderSettings::lossless());
             }),
             ErrorCode::unsupported);
   auto settings = media::EncoderSettings::lossless();
   settings.options["no-such-option"] = "1";
-  EXPECT_EQ(code_of([&] { media::VideoWriter(dir.file("x.mkv"), 64, 48, {60, 1}, settings); }),
+  EXPECT_EQ(test::error_code_of([&] { media::VideoWriter(dir.file("x.mkv"), 64, 48, {60, 1}, settings); }),
             ErrorCode::invalid_argument);
 }
 
 TEST(Media, UnwritableOutputIsAnIoError) {
-  EXPECT_EQ(code_of([] {
+  EXPECT_EQ(test::error_code_of([] {
               media::VideoWriter("/nonexistent-dir/out.mkv", 64, 48, {60, 1}, media::EncoderSettings::lossless());
             }),
             ErrorCode::not_found);
@@ -193,7 +171,7 @@ TEST(Media, UnwritableOutputIsAnIoError) {
 
 TEST(Media, FullDiskIsReportedByY4mWriter) {
   if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full on this system";
-  const ErrorCode code = code_of([] {
+  const ErrorCode code = test::error_code_of([] {
     media::Y4mWriter writer("/dev/full", 320, 240, {60, 1});
     for (int i = 0; i < 8; ++i) writer.write(core::Frame(320, 240));
     writer.close();
@@ -221,8 +199,8 @@ TEST(Media, LoadImageDecodesPngWeWrote) {
   EXPECT_EQ(image.row(1)[4], 100);
   const std::string cut = dir.file("cut.ppm");
   test::truncate_copy(path, cut, 14);
-  EXPECT_EQ(code_of([&] { media::load_image(cut); }), ErrorCode::corrupt);
-  EXPECT_EQ(code_of([&] { media::load_image(dir.file("missing.png")); }), ErrorCode::not_found);
+  EXPECT_EQ(test::error_code_of([&] { media::load_image(cut); }), ErrorCode::corrupt);
+  EXPECT_EQ(test::error_code_of([&] { media::load_image(dir.file("missing.png")); }), ErrorCode::not_found);
 }
 
 }  // namespace

@@ -12,22 +12,12 @@
 
 #include "ns/core/error.h"
 #include "ns/core/frame.h"
+#include "support/fixtures.h"
 #include "ns/core/metrics.h"
 
 namespace {
 
 using ns::core::Frame;
-
-Frame random_frame(int w, int h, uint32_t seed) {
-  Frame f(w, h);
-  std::mt19937 rng(seed);
-  for (int p = 0; p < ns::core::kPlaneCount; ++p) {
-    for (int y = 0; y < f.plane_height(p); ++y) {
-      for (int x = 0; x < f.plane_width(p); ++x) f.row(p, y)[x] = static_cast<uint8_t>(rng() & 0xFF);
-    }
-  }
-  return f;
-}
 
 // `src` plus seeded Gaussian noise of the given sigma, clamped.
 Frame noisy_copy(const Frame& src, double sigma, uint32_t seed) {
@@ -150,7 +140,7 @@ TEST(Metrics, PooledIsNotTheMeanOfPlanes) {
 }
 
 TEST(Metrics, IdenticalFramesAreCappedAndSsimOne) {
-  const Frame a = random_frame(37, 29, 3);
+  const Frame a = ns::test::random_frame(37, 29, 3);
   const Frame b = a.clone();
   const ns::core::FrameQuality q = ns::core::measure_quality(a, b);
   EXPECT_DOUBLE_EQ(q.psnr, 100.0);
@@ -167,17 +157,17 @@ TEST(Metrics, SsimMatchesDirectImplementation) {
     Frame b;
   };
   std::vector<Case> cases;
-  const Frame random = random_frame(32, 24, 11);
+  const Frame random = ns::test::random_frame(32, 24, 11);
   cases.push_back({"random_vs_noisy_32x24", random.clone(), noisy_copy(random, 20.0, 12)});
   const Frame smooth = smooth_frame(48, 40);
   cases.push_back({"smooth_vs_noisy_48x40", smooth.clone(), noisy_copy(smooth, 3.0, 13)});
-  cases.push_back({"random_vs_random_31x17", random_frame(31, 17, 14), random_frame(31, 17, 15)});
+  cases.push_back({"random_vs_random_31x17", ns::test::random_frame(31, 17, 14), ns::test::random_frame(31, 17, 15)});
   // Smaller than the window on one or both axes: the whole extent is the window.
-  const Frame tiny = random_frame(8, 6, 16);
+  const Frame tiny = ns::test::random_frame(8, 6, 16);
   cases.push_back({"whole_extent_8x6", tiny.clone(), noisy_copy(tiny, 15.0, 17)});
-  const Frame strip = random_frame(40, 5, 18);
+  const Frame strip = ns::test::random_frame(40, 5, 18);
   cases.push_back({"whole_height_40x5", strip.clone(), noisy_copy(strip, 15.0, 19)});
-  const Frame one = random_frame(1, 1, 20);
+  const Frame one = ns::test::random_frame(1, 1, 20);
   cases.push_back({"single_pixel", one.clone(), noisy_copy(one, 30.0, 21)});
   for (const Case& c : cases) {
     const double expected = ssim_direct(c.a, c.b);
@@ -199,8 +189,8 @@ TEST(Metrics, SsimOfFlatImagesByHand) {
 }
 
 TEST(Metrics, MismatchedSizesThrow) {
-  const Frame a = random_frame(16, 16, 1);
-  const Frame b = random_frame(16, 18, 2);
+  const Frame a = ns::test::random_frame(16, 16, 1);
+  const Frame b = ns::test::random_frame(16, 18, 2);
   try {
     ns::core::measure_quality(a, b);
     FAIL() << "expected ns::Error";

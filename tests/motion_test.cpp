@@ -8,13 +8,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <numbers>
 #include <random>
 #include <vector>
 
 #include "ns/core/error.h"
 #include "ns/core/frame.h"
+#include "support/fixtures.h"
 
 namespace ns {
 namespace {
@@ -108,16 +108,6 @@ motion::Reference padded(const core::Frame& f, const motion::Estimator& e) {
 bool interior(const motion::MotionField& field, int bx, int by, int w, int h, int margin) {
   const int bs = field.block_size;
   return bx * bs >= margin && by * bs >= margin && (bx + 1) * bs + margin <= w && (by + 1) * bs + margin <= h;
-}
-
-ErrorCode code_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "no ns::Error thrown";
-  return ErrorCode::internal;
 }
 
 TEST(Motion, StaticFrameGivesZeroVectorsAndZeroSad) {
@@ -313,25 +303,25 @@ TEST(Motion, BadInputGivesClearErrors) {
   thin.assign(f, 2);
   motion::Reference empty;
   const motion::SearchReference wrong_size[] = {{&other}};
-  EXPECT_EQ(code_of([&] { est.estimate(cur, wrong_size); }), ErrorCode::mismatch);
+  EXPECT_EQ(test::error_code_of([&] { est.estimate(cur, wrong_size); }), ErrorCode::mismatch);
   const motion::SearchReference no_border[] = {{&thin}};
-  EXPECT_EQ(code_of([&] { est.estimate(cur, no_border); }), ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([&] { est.estimate(cur, no_border); }), ErrorCode::invalid_argument);
   const motion::SearchReference unassigned[] = {{&empty}};
-  EXPECT_EQ(code_of([&] { est.estimate(cur, unassigned); }), ErrorCode::invalid_argument);
-  EXPECT_EQ(code_of([&] { est.estimate(cur, {}); }), ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([&] { est.estimate(cur, unassigned); }), ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([&] { est.estimate(cur, {}); }), ErrorCode::invalid_argument);
   const std::vector<MotionVector> too_few(3);
   const motion::SearchReference short_hints[] = {{&cur, 0, too_few}};
-  EXPECT_EQ(code_of([&] { est.estimate(cur, short_hints); }), ErrorCode::mismatch);
-  EXPECT_EQ(code_of([&] {
+  EXPECT_EQ(test::error_code_of([&] { est.estimate(cur, short_hints); }), ErrorCode::mismatch);
+  EXPECT_EQ(test::error_code_of([&] {
               motion::Reference r;
               r.assign(core::Frame(), 8);
             }),
             ErrorCode::invalid_argument);
-  EXPECT_EQ(code_of([] { motion::Estimator(motion::MotionSettings{.block_size = 12}, 32, 32); }),
+  EXPECT_EQ(test::error_code_of([] { motion::Estimator(motion::MotionSettings{.block_size = 12}, 32, 32); }),
             ErrorCode::invalid_argument);
-  EXPECT_EQ(code_of([] { motion::Estimator(motion::MotionSettings{.search_range = 0}, 32, 32); }),
+  EXPECT_EQ(test::error_code_of([] { motion::Estimator(motion::MotionSettings{.search_range = 0}, 32, 32); }),
             ErrorCode::invalid_argument);
-  EXPECT_EQ(code_of([] { motion::Estimator(motion::MotionSettings{}, 0, 32); }), ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([] { motion::Estimator(motion::MotionSettings{}, 0, 32); }), ErrorCode::invalid_argument);
   try {
     est.estimate(cur, wrong_size);
   } catch (const Error& e) {

@@ -7,8 +7,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <functional>
 #include <numbers>
 #include <random>
 #include <vector>
@@ -18,6 +16,7 @@
 #include "ns/core/metrics.h"
 #include "ns/core/resize.h"
 #include "ns/motion/motion.h"
+#include "support/fixtures.h"
 
 namespace ns {
 namespace {
@@ -88,26 +87,6 @@ core::Frame bicubic(const core::Frame& lr) {
   return core::resized(lr, lr.width() * kScale, lr.height() * kScale, core::ResizeFilter::bicubic);
 }
 
-bool same_pixels(const core::Frame& a, const core::Frame& b) {
-  if (!core::same_size(a, b)) return false;
-  for (int p = 0; p < core::kPlaneCount; ++p) {
-    for (int y = 0; y < a.plane_height(p); ++y) {
-      if (std::memcmp(a.row(p, y), b.row(p, y), a.plane_width(p)) != 0) return false;
-    }
-  }
-  return true;
-}
-
-ErrorCode code_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "no ns::Error thrown";
-  return ErrorCode::internal;
-}
-
 struct SequenceQuality {
   double min_reuse = 1e9, mean_reuse = 0, mean_bicubic = 0, min_gain = 1e9;
   double first_reuse = 0, first_bicubic = 0;  // frame 1
@@ -153,13 +132,13 @@ TEST(Reuse, StaticSceneReproducesTheAnchorExactly) {
     const auto source = variant / 2 ? reuse::ResidualSource::lr_prediction : reuse::ResidualSource::hr_projection;
     reuse::Reconstructor rec(reuse::ReuseSettings{.residual_upscale = mode, .residual_source = source}, lr.width(),
                              lr.height());
-    EXPECT_TRUE(same_pixels(rec.push(lr, &anchor), anchor));
+    EXPECT_TRUE(test::same_pixels(rec.push(lr, &anchor), anchor));
     EXPECT_EQ(rec.last_stats().kind, reuse::FrameKind::anchor);
     for (int n = 1; n <= 10; ++n) {
       core::Frame next = lr.clone();
       next.index = n;
       const core::Frame& out = rec.push(next);
-      EXPECT_TRUE(same_pixels(out, anchor)) << "frame " << n << " variant " << variant;
+      EXPECT_TRUE(test::same_pixels(out, anchor)) << "frame " << n << " variant " << variant;
       EXPECT_EQ(out.index, n);
       EXPECT_EQ(rec.last_stats().intra_blocks, 0);
     }
@@ -232,7 +211,7 @@ TEST(Reuse, FirstFrameWithoutAnchorIsBicubicAndStartsTheChain) {
   const Texture t(8);
   const core::Frame lr0 = downscale(t.render(96, 48, 0, 0));
   reuse::Reconstructor rec(reuse::ReuseSettings{}, lr0.width(), lr0.height());
-  EXPECT_TRUE(same_pixels(rec.push(lr0), bicubic(lr0)));
+  EXPECT_TRUE(test::same_pixels(rec.push(lr0), bicubic(lr0)));
   EXPECT_EQ(rec.last_stats().kind, reuse::FrameKind::upscaled);
   EXPECT_FALSE(rec.last_stats().scene_cut);
   // The same frame again is reused from that up-scale, and back-projection brings its down-scale closer to the
@@ -255,7 +234,7 @@ TEST(Reuse, CAndSimdKernelsGiveIdenticalFrames) {
       const core::Frame truth = t.render(64 * kScale, 40 * kScale, 1.1 * n, -0.7 * n);
       const core::Frame lr = downscale(truth);
       const core::Frame* anchor = n == 0 ? &truth : nullptr;
-      EXPECT_TRUE(same_pixels(c.push(lr, anchor), host.push(lr, anchor))) << "frame " << n;
+      EXPECT_TRUE(test::same_pixels(c.push(lr, anchor), host.push(lr, anchor))) << "frame " << n;
     }
   }
 }
@@ -286,15 +265,15 @@ TEST(Reuse, BadInputGivesClearErrors) {
   reuse::Reconstructor rec(reuse::ReuseSettings{}, 32, 16);
   EXPECT_EQ(rec.hr_width(), 96);
   EXPECT_EQ(rec.hr_height(), 48);
-  EXPECT_EQ(code_of([&] { rec.push(wrong_lr); }), ErrorCode::mismatch);
-  EXPECT_EQ(code_of([&] { rec.push(lr, &wrong_hr); }), ErrorCode::mismatch);
-  EXPECT_EQ(code_of([&] { rec.push(core::Frame()); }), ErrorCode::invalid_argument);
-  EXPECT_EQ(code_of([] { reuse::Reconstructor(reuse::ReuseSettings{.scale = 5}, 32, 16); }),
+  EXPECT_EQ(test::error_code_of([&] { rec.push(wrong_lr); }), ErrorCode::mismatch);
+  EXPECT_EQ(test::error_code_of([&] { rec.push(lr, &wrong_hr); }), ErrorCode::mismatch);
+  EXPECT_EQ(test::error_code_of([&] { rec.push(core::Frame()); }), ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([] { reuse::Reconstructor(reuse::ReuseSettings{.scale = 5}, 32, 16); }),
             ErrorCode::invalid_argument);
-  EXPECT_EQ(code_of([] { reuse::Reconstructor(reuse::ReuseSettings{.block_size = 4}, 32, 16); }),
+  EXPECT_EQ(test::error_code_of([] { reuse::Reconstructor(reuse::ReuseSettings{.block_size = 4}, 32, 16); }),
             ErrorCode::invalid_argument);
-  EXPECT_EQ(code_of([] { reuse::Reconstructor(reuse::ReuseSettings{}, 0, 16); }), ErrorCode::invalid_argument);
-  EXPECT_EQ(code_of([] { reuse::parse_residual_upscale("nearest"); }), ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([] { reuse::Reconstructor(reuse::ReuseSettings{}, 0, 16); }), ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([] { reuse::parse_residual_upscale("nearest"); }), ErrorCode::invalid_argument);
   EXPECT_EQ(reuse::parse_residual_upscale("block"), reuse::ResidualUpscale::block_bilinear);
   try {
     rec.push(lr, &wrong_hr);
@@ -308,7 +287,7 @@ TEST(Reuse, BadInputGivesClearErrors) {
   ok.fill(100, 128, 128);
   core::Frame anchor = hr.clone();
   anchor.fill(90, 120, 130);
-  EXPECT_TRUE(same_pixels(rec.push(ok, &anchor), anchor));
+  EXPECT_TRUE(test::same_pixels(rec.push(ok, &anchor), anchor));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "support/fixtures.h"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -7,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -69,6 +72,37 @@ core::Frame synthetic_frame(int width, int height, int64_t index, uint32_t seed,
     }
   }
   return frame;
+}
+
+core::Frame random_frame(int width, int height, uint32_t seed) {
+  core::Frame frame(width, height);
+  std::mt19937 rng(seed);
+  for (int p = 0; p < core::kPlaneCount; ++p) {
+    for (int y = 0; y < frame.plane_height(p); ++y) {
+      for (int x = 0; x < frame.plane_width(p); ++x) frame.row(p, y)[x] = static_cast<uint8_t>(rng() & 0xFF);
+    }
+  }
+  return frame;
+}
+
+bool same_pixels(const core::Frame& a, const core::Frame& b) {
+  if (!core::same_size(a, b)) return false;
+  for (int p = 0; p < core::kPlaneCount; ++p) {
+    for (int y = 0; y < a.plane_height(p); ++y) {
+      if (std::memcmp(a.row(p, y), b.row(p, y), a.plane_width(p)) != 0) return false;
+    }
+  }
+  return true;
+}
+
+ErrorCode error_code_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  ADD_FAILURE() << "expected an ns::Error, none was thrown";
+  return ErrorCode::internal;
 }
 
 void write_synthetic_video(const std::string& path, int width, int height, int count,

@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "ns/core/error.h"
 #include "ns/core/frame.h"
 #include "ns/media/writer.h"
 
@@ -29,6 +31,15 @@ class TempDir {
 // Deterministic content: smooth gradients plus seeded noise blobs, translated by (dx, dy) pixels per
 // frame index so that codecs see real motion. Same (w, h, index, seed) -> same pixels.
 core::Frame synthetic_frame(int width, int height, int64_t index, uint32_t seed = 1, int dx = 2, int dy = 1);
+
+// Seeded uniform noise on every plane (worst case for kernels, no structure).
+core::Frame random_frame(int width, int height, uint32_t seed);
+
+// True when both frames have the same size and identical visible samples (padding ignored).
+bool same_pixels(const core::Frame& a, const core::Frame& b);
+
+// Runs `action` and returns the code of the ns::Error it throws; records a test failure if it throws none.
+ErrorCode error_code_of(const std::function<void()>& action);
 
 // Writes `count` synthetic frames at 60 fps through VideoWriter with `settings`.
 void write_synthetic_video(const std::string& path, int width, int height, int count,

@@ -8,9 +8,12 @@
 #include <vector>
 
 #include "ns/core/colour.h"
+#include "ns/core/colour_impl.h"
 #include "ns/core/error.h"
 
 namespace ns::core {
+
+static std::string size_text(int w, int h) { return std::to_string(w) + "x" + std::to_string(h); }
 
 namespace {
 
@@ -44,7 +47,6 @@ constexpr int32_t kInvBCb = fixed(1.8556 * 255.0 / 224.0);
 
 inline uint8_t clamp_byte(int32_t v) { return static_cast<uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v)); }
 
-std::string size_text(int w, int h) { return std::to_string(w) + "x" + std::to_string(h); }
 
 // One luma row of chroma, x16 and centred on 0: vertically 3/4 near + 1/4 far, then horizontally luma
 // column 2j takes 3/4 of chroma j and 1/4 of j - 1, column 2j + 1 3/4 of j and 1/4 of j + 1 (edges
@@ -79,13 +81,29 @@ void convert_row(const uint8_t* __restrict luma, const int32_t* __restrict cb, c
 
 }  // namespace
 
-void rgb_to_i420(const RgbImage& src, Frame& dst) {
+void prepare_i420_destination(const RgbImage& src, Frame& dst) {
   if (dst.empty()) dst = Frame(src.width, src.height);
   if (dst.width() != src.width || dst.height() != src.height) {
     throw Error(ErrorCode::mismatch, "rgb_to_i420: sizes differ (RGB " + size_text(src.width, src.height) +
                                          ", frame " + size_text(dst.width(), dst.height()) +
                                          "); allocate the frame at the image size");
   }
+}
+
+void prepare_rgb_destination(const Frame& src, RgbImage& dst) {
+  if (src.empty()) {
+    throw Error(ErrorCode::invalid_argument, "i420_to_rgb: empty frame; decode or allocate the frame first");
+  }
+  if (dst.width == 0 && dst.height == 0) dst = RgbImage(src.width(), src.height());
+  if (dst.width != src.width() || dst.height != src.height()) {
+    throw Error(ErrorCode::mismatch, "i420_to_rgb: sizes differ (frame " + size_text(src.width(), src.height()) +
+                                         ", RGB " + size_text(dst.width, dst.height) +
+                                         "); allocate the image at the frame size");
+  }
+}
+
+void rgb_to_i420(const RgbImage& src, Frame& dst) {
+  prepare_i420_destination(src, dst);
   const int w = src.width;
   const int h = src.height;
   constexpr int32_t y_bias = (16 << kBits) + (1 << (kBits - 1));
@@ -118,15 +136,7 @@ void rgb_to_i420(const RgbImage& src, Frame& dst) {
 }
 
 void i420_to_rgb(const Frame& src, RgbImage& dst) {
-  if (src.empty()) {
-    throw Error(ErrorCode::invalid_argument, "i420_to_rgb: empty frame; decode or allocate the frame first");
-  }
-  if (dst.width == 0 && dst.height == 0) dst = RgbImage(src.width(), src.height());
-  if (dst.width != src.width() || dst.height != src.height()) {
-    throw Error(ErrorCode::mismatch, "i420_to_rgb: sizes differ (frame " + size_text(src.width(), src.height()) +
-                                         ", RGB " + size_text(dst.width, dst.height) +
-                                         "); allocate the image at the frame size");
-  }
+  prepare_rgb_destination(src, dst);
   const int w = src.width();
   const int h = src.height();
   const int cw = src.plane_width(1);

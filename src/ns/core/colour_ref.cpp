@@ -6,10 +6,9 @@
 // inverse up-samples chroma bilinearly, each chroma sample sitting at the centre of its 2x2 luma block.
 #include <algorithm>
 #include <cmath>
-#include <string>
 
 #include "ns/core/colour.h"
-#include "ns/core/error.h"
+#include "ns/core/colour_impl.h"
 
 namespace ns::core {
 
@@ -21,7 +20,6 @@ constexpr double kKb = 0.0722;
 
 uint8_t to_byte(double v) { return static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L)); }
 
-std::string size_text(int w, int h) { return std::to_string(w) + "x" + std::to_string(h); }
 
 // Chroma value at luma position `x` of a plane of `size` samples (centred siting, edges replicated).
 struct Lerp {
@@ -38,12 +36,7 @@ Lerp chroma_position(int x, int size) {
 }  // namespace
 
 void rgb_to_i420_ref(const RgbImage& src, Frame& dst) {
-  if (dst.empty()) dst = Frame(src.width, src.height);
-  if (dst.width() != src.width || dst.height() != src.height) {
-    throw Error(ErrorCode::mismatch, "rgb_to_i420: sizes differ (RGB " + size_text(src.width, src.height) +
-                                         ", frame " + size_text(dst.width(), dst.height()) +
-                                         "); allocate the frame at the image size");
-  }
+  prepare_i420_destination(src, dst);
   for (int y = 0; y < src.height; ++y) {
     const uint8_t* in = src.row(y);
     uint8_t* out = dst.row(0, y);
@@ -72,15 +65,7 @@ void rgb_to_i420_ref(const RgbImage& src, Frame& dst) {
 }
 
 void i420_to_rgb_ref(const Frame& src, RgbImage& dst) {
-  if (src.empty()) {
-    throw Error(ErrorCode::invalid_argument, "i420_to_rgb: empty frame; decode or allocate the frame first");
-  }
-  if (dst.width == 0 && dst.height == 0) dst = RgbImage(src.width(), src.height());
-  if (dst.width != src.width() || dst.height != src.height()) {
-    throw Error(ErrorCode::mismatch, "i420_to_rgb: sizes differ (frame " + size_text(src.width(), src.height()) +
-                                         ", RGB " + size_text(dst.width, dst.height) +
-                                         "); allocate the image at the frame size");
-  }
+  prepare_rgb_destination(src, dst);
   const int cw = src.plane_width(1);
   const int ch = src.plane_height(1);
   for (int y = 0; y < src.height(); ++y) {

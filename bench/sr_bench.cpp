@@ -1,15 +1,20 @@
 // SR inference: EDSR_B8_F{16,32}_S3 on cpu/onednn at 640x360 and 1280x720 LR input (fp32, and bf16 where
 // the CPU has native bf16), plus onednn vs ref at a small size (ref is the plain-loop specification and
-// far too slow for whole frames). Times backend run() only: planar float in, planar float out.
+// far too slow for whole frames), and libtorch's forward of the same network (the trainer's module; built when
+// libtorch is found) for the oneDNN/libtorch ratio. Times backend run() only: planar float in and out.
 // Counters: fps and GMAC/s (MACs per LR pixel from reference §5.1). Threads: oneDNN's default (all cores).
 // Run: bench/run.sh sr 'Sr'   (repetitions give median and spread; 720p F32 takes seconds per frame)
 #include <benchmark/benchmark.h>
 
+#include <functional>
 #include <memory>
 #include <random>
 #include <vector>
 
 #include "ns/sr/sr.h"
+#ifdef NS_WITH_TORCH
+#include "ns/sr/train/train.h"
+#endif
 
 namespace {
 
@@ -20,7 +25,17 @@ double macs_per_pixel(int blocks, int f) {
   return 9.0 * (3.0 * f + (2.0 * blocks + 1) * f * f + 9.0 * f * f + 9.0 * 3.0 * f);
 }
 
-void run_sr(benchmark::State& state, const char* backend_name, int f, int w, int h, Precision precision, int tile) {
+using BackendFactory =
+    std::function<std::unique_ptr<ns::sr::Backend>(const ns::sr::ModelDesc&, const ns::sr::BackendOptions&)>;
+
+BackendFactory registry_backend(const char* name) {
+  return [name](const ns::sr::ModelDesc& desc, const ns::sr::BackendOptions& options) {
+    return ns::sr::create_backend(name, desc, options);
+  };
+}
+
+void run_sr(benchmark::State& state, const BackendFactory& factory, int f, int w, int h, Precision precision,
+            int tile) {
   ns::sr::ModelDesc desc;
   desc.blocks = 8;
   desc.channels = f;
@@ -28,7 +43,7 @@ void run_sr(benchmark::State& state, const char* backend_name, int f, int w, int
   const ns::sr::Model model = ns::sr::random_model(desc, 1);
   std::unique_ptr<ns::sr::Backend> backend;
   try {
-    backend = ns::sr::create_backend(backend_name, desc, {.precision = precision, .threads = 0, .tile = tile});
+    backend = factory(desc, {.precision = precision, .threads = 0, .tile = tile});
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
@@ -51,7 +66,7 @@ void run_sr(benchmark::State& state, const char* backend_name, int f, int w, int
 
 // Args: F, LR width, LR height, precision (0 fp32, 1 bf16), tile (0 = default).
 void BM_SrOnednn(benchmark::State& state) {
-  run_sr(state, "onednn", static_cast<int>(state.range(0)), static_cast<int>(state.range(1)),
+  run_sr(state, registry_backend("onednn"), static_cast<int>(state.range(0)), static_cast<int>(state.range(1)),
          static_cast<int>(state.range(2)), state.range(3) ? Precision::bf16 : Precision::fp32,
          static_cast<int>(state.range(4)));
 }
@@ -74,7 +89,7 @@ BENCHMARK(BM_SrOnednn)
 
 // Args: F, LR width, LR height.
 void BM_SrRef(benchmark::State& state) {
-  run_sr(state, "ref", static_cast<int>(state.range(0)), static_cast<int>(state.range(1)),
+  run_sr(state, registry_backend("ref"), static_cast<int>(state.range(0)), static_cast<int>(state.range(1)),
          static_cast<int>(state.range(2)), Precision::fp32, 0);
 }
 BENCHMARK(BM_SrRef)
@@ -83,5 +98,24 @@ BENCHMARK(BM_SrRef)
     ->Args({32, 96, 54})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+#ifdef NS_WITH_TORCH
+// Args: F, LR width, LR height. fp32, libtorch's default threads (all cores), CPU.
+void BM_SrLibtorch(benchmark::State& state) {
+  const BackendFactory torch = [](const ns::sr::ModelDesc&, const ns::sr::BackendOptions& options) {
+    return ns::sr::train::create_torch_backend(options, "cpu");
+  };
+  run_sr(state, torch, static_cast<int>(state.range(0)), static_cast<int>(state.range(1)),
+         static_cast<int>(state.range(2)), Precision::fp32, 0);
+}
+BENCHMARK(BM_SrLibtorch)
+    ->ArgNames({"F", "w", "h"})
+    ->Args({16, 640, 360})
+    ->Args({16, 1280, 720})
+    ->Args({32, 640, 360})
+    ->Args({32, 1280, 720})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+#endif
 
 }  // namespace

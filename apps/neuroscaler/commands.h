@@ -14,5 +14,6 @@ void register_select(CLI::App& app);
 void register_transcode(CLI::App& app);
 void register_upscale(CLI::App& app);
 void register_model(CLI::App& app);
+void register_train(CLI::App& app);
 
 }  // namespace ns::app

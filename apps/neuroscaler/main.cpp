@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   ns::app::register_transcode(app);
   ns::app::register_upscale(app);
   ns::app::register_model(app);
+  ns::app::register_train(app);
 
   try {
     app.parse(argc, argv);

@@ -27,10 +27,7 @@ void run_model_init(const ModelInitOptions& o) {
   desc.channels = o.channels;
   desc.scale = o.scale;
   sr::validate_desc(desc, "model init");
-  const sr::StorageType type = o.storage == "f16" ? sr::StorageType::f16
-                               : o.storage == "bf16" ? sr::StorageType::bf16
-                                                     : sr::StorageType::f32;
-  sr::save_model(sr::random_model(desc, o.seed), o.output, type);
+  sr::save_model(sr::random_model(desc, o.seed), o.output, sr::storage_type_from_name(o.storage));
 }
 
 void run_model_info(const std::string& path) {

@@ -144,6 +144,10 @@ struct SamplePhoto {
 };
 std::vector<SamplePhoto> default_sample_photos(int hr_height);
 
+// The photos a --photos argument stands for: a file itself; a directory, the images directly inside it, or for
+// a Plasma wallpaper package (<name>/contents/images/<W>x<H>.jpg) its largest image. Throws not_found.
+std::vector<std::string> expand_photo_argument(const std::string& argument);
+
 // Renders, encodes and writes the whole sample into options.out_dir (created if needed); shows progress on a
 // terminal. Returns the manifest it wrote.
 SampleManifest make_sample(const SampleOptions& options);

@@ -59,46 +59,6 @@ bool is_image_file(const fs::path& p) {
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp";
 }
 
-// A directory stands for the images directly inside it, or, for a Plasma wallpaper package
-// (<name>/contents/images/<W>x<H>.jpg), for its largest image.
-std::vector<std::string> expand_photo_argument(const std::string& argument) {
-  std::error_code ec;
-  const fs::path p(argument);
-  if (!fs::exists(p, ec)) {
-    throw Error(ErrorCode::not_found, "sample: photo does not exist", ErrorContext{.file = argument});
-  }
-  if (!fs::is_directory(p, ec)) return {argument};
-  std::vector<std::string> found;
-  for (const auto& entry : fs::directory_iterator(p, ec)) {
-    if (entry.is_regular_file() && is_image_file(entry.path())) found.push_back(entry.path().string());
-  }
-  std::sort(found.begin(), found.end());
-  if (found.empty() && fs::is_directory(p / "contents" / "images", ec)) {
-    // Plasma names each size "<W>x<H>.jpg"; pick the most pixels (file size when the name says nothing).
-    std::string best;
-    double best_score = -1;
-    for (const auto& entry : fs::directory_iterator(p / "contents" / "images", ec)) {
-      if (!entry.is_regular_file() || !is_image_file(entry.path())) continue;
-      int w = 0;
-      int h = 0;
-      char tail = 0;
-      const std::string stem = entry.path().stem().string();
-      const bool named = std::sscanf(stem.c_str(), "%dx%d%c", &w, &h, &tail) == 2 && w > 0 && h > 0;
-      const double score = named ? static_cast<double>(w) * h : static_cast<double>(entry.file_size(ec)) * 1e-9;
-      const std::string path = entry.path().string();
-      if (score > best_score || (score == best_score && path < best)) {
-        best = path;
-        best_score = score;
-      }
-    }
-    if (!best.empty()) found.push_back(best);
-  }
-  if (found.empty()) {
-    throw Error(ErrorCode::not_found, "sample: no .jpg/.png images in this directory",
-                ErrorContext{.file = argument});
-  }
-  return found;
-}
 
 std::vector<std::string> resolve_photos(const SampleOptions& options) {
   std::vector<std::string> paths;
@@ -409,6 +369,45 @@ void check_index(const SampleScene::Impl& scene, int64_t index) {
 }
 
 }  // namespace
+
+std::vector<std::string> expand_photo_argument(const std::string& argument) {
+  std::error_code ec;
+  const fs::path p(argument);
+  if (!fs::exists(p, ec)) {
+    throw Error(ErrorCode::not_found, "photos: photo does not exist", ErrorContext{.file = argument});
+  }
+  if (!fs::is_directory(p, ec)) return {argument};
+  std::vector<std::string> found;
+  for (const auto& entry : fs::directory_iterator(p, ec)) {
+    if (entry.is_regular_file() && is_image_file(entry.path())) found.push_back(entry.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  if (found.empty() && fs::is_directory(p / "contents" / "images", ec)) {
+    // Plasma names each size "<W>x<H>.jpg"; pick the most pixels (file size when the name says nothing).
+    std::string best;
+    double best_score = -1;
+    for (const auto& entry : fs::directory_iterator(p / "contents" / "images", ec)) {
+      if (!entry.is_regular_file() || !is_image_file(entry.path())) continue;
+      int w = 0;
+      int h = 0;
+      char tail = 0;
+      const std::string stem = entry.path().stem().string();
+      const bool named = std::sscanf(stem.c_str(), "%dx%d%c", &w, &h, &tail) == 2 && w > 0 && h > 0;
+      const double score = named ? static_cast<double>(w) * h : static_cast<double>(entry.file_size(ec)) * 1e-9;
+      const std::string path = entry.path().string();
+      if (score > best_score || (score == best_score && path < best)) {
+        best = path;
+        best_score = score;
+      }
+    }
+    if (!best.empty()) found.push_back(best);
+  }
+  if (found.empty()) {
+    throw Error(ErrorCode::not_found, "photos: no .jpg/.png images in this directory",
+                ErrorContext{.file = argument});
+  }
+  return found;
+}
 
 std::vector<SamplePhoto> default_sample_photos(int hr_height) {
   const std::string lomiri = "lomiri-wallpapers-20.04";

@@ -360,4 +360,11 @@ void save_model(const Model& model, const std::string& path, StorageType type) {
   if (!file) throw Error(ErrorCode::io, fmt::format("{}: writing the model failed; check free disk space", path));
 }
 
+StorageType storage_type_from_name(const std::string& name) {
+  if (name == "f32") return StorageType::f32;
+  if (name == "f16") return StorageType::f16;
+  if (name == "bf16") return StorageType::bf16;
+  throw Error(ErrorCode::invalid_argument, "model: unknown storage type '" + name + "'; use f32, f16 or bf16");
+}
+
 }  // namespace ns::sr

@@ -84,6 +84,7 @@ Model random_model(const ModelDesc& desc, uint64_t seed);
 // ---------------------------------------------------------------------------------------------------------
 
 enum class StorageType { f32, f16, bf16 };
+StorageType storage_type_from_name(const std::string& name);  // "f32" | "f16" | "bf16"; else invalid_argument
 
 Model load_model(const std::string& path);
 Model parse_model(const uint8_t* data, size_t size, const std::string& where);

@@ -1,0 +1,54 @@
+// neuroscaler train: runs the trainer program (neuroscaler-train, built next to this one when libtorch is
+// found) with the remaining arguments, so that only training pays for loading libtorch.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "ns/core/error.h"
+
+namespace ns::app {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+[[noreturn]] void run_trainer(const std::vector<std::string>& args) {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  const fs::path trainer = self.parent_path() / "neuroscaler-train";
+  if (ec || !fs::exists(trainer, ec)) {
+    throw Error(ErrorCode::unsupported, "train: this build has no trainer (" + trainer.string() +
+                                            " is missing: libtorch was not found); run scripts/setup, which "
+                                            "installs libtorch-dev, and rebuild");
+  }
+  std::vector<std::string> argv_strings = {"neuroscaler-train"};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  ::execv(trainer.c_str(), argv.data());
+  throw Error(ErrorCode::internal, "train: cannot run " + trainer.string() + " (" + std::strerror(errno) + ")");
+}
+
+}  // namespace
+
+void register_train(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "train", "Train EDSR models with libtorch: 'train pretrain' on photographs, 'train finetune' on one\n"
+               "stream (reference §5.2). Run 'neuroscaler train pretrain --help' for the options.");
+  // Everything after "train" goes to the trainer program, --help included.
+  cmd->prefix_command();
+  cmd->set_help_flag();
+  cmd->callback([cmd] {
+    std::vector<std::string> args = cmd->remaining();
+    run_trainer(args);
+  });
+}
+
+}  // namespace ns::app

@@ -3,8 +3,9 @@
 // staggered per stream, 10x a normal frame), a hidden alt-ref every 8-16 frames (3x), lognormal-ish noise, and
 // bitrates spread over 10x between streams. Select: Scheduler::run_epoch alone; the reported time is the thread's
 // CPU time for it (robust to other processes on a shared machine), its wall time is the counter wall_ms; frames
-// are pushed outside the measured region. PushAndSelect: pushing the epoch's coded frames included (wall time).
-// Items = streams.
+// are pushed outside the measured region. PushAndSelect: pushing the epoch's coded frames included (wall time),
+// for neuroscaler and neuroscaler-q (whose quantiser weight is computed when a frame is pushed; frames carry a VP9
+// base_q_idx of 40-200). Items = streams.
 #include <benchmark/benchmark.h>
 
 #include <time.h>
@@ -57,6 +58,7 @@ std::vector<StreamFrames> make_streams(int count) {
         const bool key = (display + key_phase) % 120 == 0;
         f.cls = key ? media::FrameClass::key : media::FrameClass::normal;
         f.bytes = static_cast<uint32_t>((key ? 10 : 1) * base * std::exp(noise(rng)));
+        f.base_q_index = static_cast<int>(40 + rng() % 161);
         streams[s].epochs[e].push_back(f);
       }
     }
@@ -82,8 +84,9 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-anchor::SchedulerConfig bench_config(int mode) {
+anchor::SchedulerConfig bench_config(int mode, anchor::Method method = anchor::Method::neuroscaler) {
   anchor::SchedulerConfig config;
+  config.method = method;
   if (mode == 1) {
     config.mode = anchor::Mode::budget;
     config.budget_ms = 6600.0;  // 2.2 ms per anchor: 3,000 anchors = 7.5 % of 40,000 frames (e.g. 10 GPUs)
@@ -127,10 +130,12 @@ BENCHMARK(BM_AnchorSelect)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 
+// state.range(1): 0 neuroscaler, 1 neuroscaler-q.
 void BM_AnchorPushAndSelect(benchmark::State& state) {
   const int count = static_cast<int>(state.range(0));
   const std::vector<StreamFrames> streams = make_streams(count);
-  anchor::Scheduler scheduler(bench_config(0));
+  anchor::Scheduler scheduler(
+      bench_config(0, state.range(1) == 0 ? anchor::Method::neuroscaler : anchor::Method::neuroscaler_q));
   std::vector<int> ids;
   for (int s = 0; s < count; ++s) ids.push_back(scheduler.add_stream({"s", 2.2}));
   int64_t epoch = 0;
@@ -141,6 +146,9 @@ void BM_AnchorPushAndSelect(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * count);
 }
-BENCHMARK(BM_AnchorPushAndSelect)->Arg(1000)->ArgName("streams")->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AnchorPushAndSelect)
+    ->ArgsProduct({{1000}, {0, 1}})
+    ->ArgNames({"streams", "q"})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -17,7 +17,7 @@
 namespace ns::anchor {
 
 // ---------------------------------------------------------------------------------------------------------------
-// Model (reference §3.1), on displayed frames.
+// Model (reference §3.1), on displayed frames (SelectorConfig::altref_at_display moves the alt-ref class, see there).
 //
 // Anchors are displayed frames: FFmpeg never outputs VP9's hidden alt-ref frames, so the selector works on
 // "units", one per shown frame, in decode order. A unit's residual is the coded bytes of its shown frame plus those
@@ -43,12 +43,40 @@ struct Unit {
   int64_t decode_index = 0;  // of the shown frame
   UnitClass cls = UnitClass::normal;
   uint64_t bytes = 0;  // shown frame + preceding hidden frames
+  // The estimator's residual of this unit (what R accumulates); < 0: the coded bytes. Set by push() from the
+  // configured Estimator; push_unit() takes it as given.
+  double weight = -1;
 };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Residual estimators: what a frame adds to the accumulated residual R (docs/anchors.md has the measurements).
+//   bytes      coded bytes (reference §2.3): the faithful NeuroScaler proxy.
+//   quantiser  coded bytes x (qstep / qstep_ref)^q_exponent: the same bytes cost more reuse error when they were
+//              coded with a coarser quantiser (a frame's coded residual magnitude is about its coefficient bits
+//              times the step), and a quality-boosted frame (golden / alt-ref refresh, lower q) stops looking like
+//              a content change. qstep: H.264 0.625 x 2^(QP / 6); VP9 an approximation of the 8-bit AC
+//              quantiser of base_q_idx (q + 7 up to 96, then 103 x e^(0.018 (q - 96)); within 10 % of libvpx's
+//              table). qstep_ref = 32 (VP9) / 16 (H.264, QP 28): only ratios matter. Frames without a known
+//              quantiser count their bytes.
+// ---------------------------------------------------------------------------------------------------------------
+enum class Estimator { bytes, quantiser };
+const char* estimator_name(Estimator estimator);
+double quantiser_step(const media::CodedFrame& frame);  // 0 when the frame carries no quantiser
+// The frame's contribution under `estimator` (the unit's weight is the sum over its frames).
+double frame_weight(const media::CodedFrame& frame, Estimator estimator, double q_exponent);
 
 struct SelectorConfig {
   double max_candidate_ratio = 0.2;  // candidates per stream and epoch: max(1, round(ratio * units)), ref. §3.2
   int gop = 120;                     // expected key-frame interval (units); <= 0: horizon = end of epoch
   int avg_window = 0;                // units in the mean-size window; 0: 2 * gop (or 240 if gop <= 0)
+  Estimator estimator = Estimator::bytes;
+  double q_exponent = 1.0;  // quantiser estimator: weight = bytes x (qstep / qstep_ref)^q_exponent
+  // Where a hidden alt-ref's priority class goes. false (NeuroScaler): the shown frame of its superframe. true: the
+  // frame that displays the alt-ref later, at the end of its golden-frame group: a VP9 show_existing_frame, or the
+  // "overlay", the next shown frame that refreshes the alt-ref's reference slot (libvpx codes it as an inter frame
+  // of a few bytes predicted from the alt-ref). The alt-ref's pixels, coded at a low quantiser, appear there, not in
+  // the frame it was sent with. Its bytes stay where they were sent (they are residual of that moment).
+  bool altref_at_display = false;
 };
 
 // A candidate found by the per-stream sort.
@@ -72,7 +100,11 @@ class StreamSelector {
   // R over this epoch's units, without any anchor, starting from the carry.
   std::vector<double> accumulated() const;
   double carry() const { return carry_; }
-  double mean_unit_bytes() const;  // over the window, >= 1
+  double mean_unit_bytes() const;  // mean unit weight (bytes for the bytes estimator) over the window, >= 1
+
+  // The score every unit would get as the first pick of its group (no other candidate sorted; key units are
+  // boundaries): (end - c) * R[c] / mean, the estimator's prediction of the gain of that anchor alone. Key units: 0.
+  std::vector<double> single_scores() const;
 
   // Sorts the epoch (§3.2 with the fixes of §3.7): every key unit, then up to max(1, round(ratio * N)) alt-ref, then
   // normal candidates, each picked greedily by normalised gain (ties: lower offset). Does not change the state.
@@ -89,9 +121,12 @@ class StreamSelector {
   uint64_t pending_bytes_ = 0;  // hidden frames waiting for their shown frame
   bool pending_altref_ = false;
   bool pending_key_ = false;
+  bool altref_awaiting_display_ = false;  // altref_at_display: a hidden alt-ref not shown yet
+  uint8_t altref_refresh_ = 0;            // its refresh_frame_flags
   double carry_ = 0;
-  std::deque<uint64_t> window_;
-  uint64_t window_sum_ = 0;
+  double pending_weight_ = 0;
+  std::deque<double> window_;  // unit weights
+  double window_sum_ = 0;
   int64_t last_key_display_ = -1;        // display index of the latest key unit seen (committed or not)
   int64_t epoch_start_last_key_ = -1;    // the same, at the start of the epoch (for sort())
 };
@@ -115,12 +150,15 @@ class LatencyModel {
 // ---------------------------------------------------------------------------------------------------------------
 // Cross-stream scheduler (§3.3 fixed): one API for offline tools and the live engine.
 // ---------------------------------------------------------------------------------------------------------------
-enum class Method { neuroscaler, uniform, perframe, keyframe };
+// neuroscaler_q ("neuroscaler-q", ours): the NeuroScaler selector with the quantiser estimator and
+// altref_at_display. oracle: measured quality, evaluation only (ns/anchor/oracle.h); the Scheduler rejects it.
+enum class Method { neuroscaler, uniform, perframe, keyframe, neuroscaler_q, oracle };
 const char* method_name(Method method);
 Method method_from_name(const std::string& name);  // ns::Error invalid_argument if unknown
 
 enum class Mode { fraction, budget };
 
+// method neuroscaler_q sets selector.estimator = quantiser and altref_at_display; neuroscaler uses selector as given.
 struct SchedulerConfig {
   Method method = Method::neuroscaler;
   Mode mode = Mode::fraction;

@@ -21,6 +21,10 @@ const char* method_name(Method method) {
       return "perframe";
     case Method::keyframe:
       return "keyframe";
+    case Method::neuroscaler_q:
+      return "neuroscaler-q";
+    case Method::oracle:
+      return "oracle";
   }
   return "?";
 }
@@ -30,11 +34,22 @@ Method method_from_name(const std::string& name) {
   if (name == "uniform") return Method::uniform;
   if (name == "perframe") return Method::perframe;
   if (name == "keyframe") return Method::keyframe;
-  throw Error(ErrorCode::invalid_argument,
-              "anchor: unknown selection method (\"" + name + "\"); use neuroscaler, uniform, perframe or keyframe");
+  if (name == "neuroscaler-q") return Method::neuroscaler_q;
+  if (name == "oracle") return Method::oracle;
+  throw Error(ErrorCode::invalid_argument, "anchor: unknown selection method (\"" + name +
+                                               "\"); use neuroscaler, neuroscaler-q, uniform, perframe, keyframe "
+                                               "or oracle");
 }
 
 Scheduler::Scheduler(const SchedulerConfig& config) : config_(config) {
+  if (config_.method == Method::oracle) {
+    throw Error(ErrorCode::invalid_argument,
+                "scheduler: the oracle needs the decoded frames and an HR reference; use anchor::OracleSelector");
+  }
+  if (config_.method == Method::neuroscaler_q) {
+    config_.selector.estimator = Estimator::quantiser;
+    config_.selector.altref_at_display = true;
+  }
   if (config_.epoch_frames <= 0) {
     throw Error(ErrorCode::invalid_argument, "scheduler: epoch_frames must be positive (" +
                                                  std::to_string(config_.epoch_frames) + "); use e.g. 40");
@@ -133,7 +148,7 @@ EpochResult Scheduler::run_epoch() {
   }
   std::vector<std::vector<std::pair<int, double>>> chosen(order.size());  // (offset, score) per stream
 
-  if (config_.method == Method::neuroscaler) {
+  if (config_.method == Method::neuroscaler || config_.method == Method::neuroscaler_q) {
     std::vector<Pick> picks;
     picks.reserve(static_cast<size_t>(result.frames / 4 + 16));
     std::vector<Candidate> candidates;

@@ -10,6 +10,12 @@
 
 namespace ns::anchor {
 
+namespace {
+
+double unit_weight(const Unit& unit) { return unit.weight >= 0 ? unit.weight : static_cast<double>(unit.bytes); }
+
+}  // namespace
+
 const char* unit_class_name(UnitClass cls) {
   switch (cls) {
     case UnitClass::key:
@@ -42,16 +48,33 @@ StreamSelector::StreamSelector(const SelectorConfig& config) : config_(config) {
 }
 
 void StreamSelector::push(const media::CodedFrame& frame) {
+  const double weight =
+      config_.estimator == Estimator::bytes ? frame.bytes : frame_weight(frame, config_.estimator, config_.q_exponent);
   if (!frame.shown) {
     pending_bytes_ += frame.bytes;
+    pending_weight_ += weight;
     if (frame.cls == media::FrameClass::key) pending_key_ = true;
-    if (frame.cls == media::FrameClass::altref) pending_altref_ = true;
+    if (frame.cls == media::FrameClass::altref) {
+      if (config_.altref_at_display) {
+        altref_awaiting_display_ = true;
+        altref_refresh_ = frame.refresh_flags;
+      } else {
+        pending_altref_ = true;
+      }
+    }
     return;
+  }
+  // The alt-ref is displayed by a show_existing_frame, or by an overlay frame: a shown frame that refreshes the
+  // alt-ref's reference slot (libvpx codes the overlay as an inter frame of a few bytes predicted from it).
+  if (altref_awaiting_display_ && (frame.show_existing || (frame.refresh_flags & altref_refresh_) != 0)) {
+    pending_altref_ = true;
+    altref_awaiting_display_ = false;
   }
   Unit unit;
   unit.display_index = frame.display_index;
   unit.decode_index = frame.decode_index;
   unit.bytes = pending_bytes_ + frame.bytes;
+  unit.weight = pending_weight_ + weight;
   if (frame.cls == media::FrameClass::key || pending_key_) {
     unit.cls = UnitClass::key;
   } else if (pending_altref_) {
@@ -60,6 +83,7 @@ void StreamSelector::push(const media::CodedFrame& frame) {
     unit.cls = UnitClass::normal;
   }
   pending_bytes_ = 0;
+  pending_weight_ = 0;
   pending_key_ = false;
   pending_altref_ = false;
   push_unit(unit);
@@ -67,8 +91,9 @@ void StreamSelector::push(const media::CodedFrame& frame) {
 
 void StreamSelector::push_unit(const Unit& unit) {
   units_.push_back(unit);
-  window_.push_back(unit.bytes);
-  window_sum_ += unit.bytes;
+  const double weight = unit_weight(unit);
+  window_.push_back(weight);
+  window_sum_ += weight;
   while (window_.size() > static_cast<size_t>(config_.avg_window)) {
     window_sum_ -= window_.front();
     window_.pop_front();
@@ -78,14 +103,14 @@ void StreamSelector::push_unit(const Unit& unit) {
 
 double StreamSelector::mean_unit_bytes() const {
   if (window_.empty()) return 1.0;
-  return std::max(1.0, static_cast<double>(window_sum_) / static_cast<double>(window_.size()));
+  return std::max(1.0, window_sum_ / static_cast<double>(window_.size()));
 }
 
 std::vector<double> StreamSelector::accumulated() const {
   std::vector<double> r(units_.size());
   double acc = carry_;
   for (size_t i = 0; i < units_.size(); ++i) {
-    acc = units_[i].cls == UnitClass::key ? 0.0 : acc + static_cast<double>(units_[i].bytes);
+    acc = units_[i].cls == UnitClass::key ? 0.0 : acc + unit_weight(units_[i]);
     r[i] = acc;
   }
   return r;
@@ -127,6 +152,58 @@ void sort_group(const std::vector<int>& group, int count, std::vector<double>& r
   }
 }
 
+// Scratch buffers reused across streams and epochs (the scheduler sorts thousands of streams per epoch).
+struct SortScratch {
+  std::vector<double> r;
+  std::vector<int> altrefs;
+  std::vector<int> normals;
+  std::vector<char> sorted;
+  std::vector<int> next_boundary;
+  std::vector<int64_t> horizon;
+};
+
+// Fills R, the class groups, the key units (sorted, appended to `keys` when given), the next boundary (key unit)
+// and the GOP horizon of every unit.
+void prepare_sort(const std::vector<Unit>& units, double carry, int gop, int64_t last_key, SortScratch& scratch,
+                  std::vector<Candidate>* keys) {
+  const int n = static_cast<int>(units.size());
+  std::vector<double>& r = scratch.r;
+  r.resize(n);
+  double acc = carry;
+  for (int i = 0; i < n; ++i) {
+    acc = units[i].cls == UnitClass::key ? 0.0 : acc + unit_weight(units[i]);
+    r[i] = acc;
+  }
+  scratch.altrefs.clear();
+  scratch.normals.clear();
+  scratch.sorted.assign(n, 0);
+  scratch.next_boundary.resize(n);
+  scratch.horizon.assign(n, n);
+  int next = -1;
+  for (int i = n - 1; i >= 0; --i) {
+    scratch.next_boundary[i] = next;
+    if (units[i].cls == UnitClass::key) next = i;
+  }
+  for (int i = 0; i < n; ++i) {
+    const Unit& u = units[i];
+    if (u.cls == UnitClass::key) {
+      last_key = u.display_index;
+      scratch.sorted[i] = 1;
+      if (keys) keys->push_back({i, UnitClass::key, 0.0});
+      continue;
+    }
+    if (u.cls == UnitClass::altref) scratch.altrefs.push_back(i);
+    if (u.cls == UnitClass::normal) scratch.normals.push_back(i);
+    // No boundary after i in the epoch: the next key frame is expected one GOP after the last one (at least the
+    // end of the epoch, since no key frame follows inside it).
+    if (gop > 0) {
+      const int64_t since = last_key >= 0 ? u.display_index - last_key : u.display_index;
+      const int64_t remaining = gop - (((since % gop) + gop) % gop);
+      scratch.horizon[i] = std::max<int64_t>(n, i + remaining);
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<Candidate> StreamSelector::sort() const {
@@ -138,68 +215,34 @@ std::vector<Candidate> StreamSelector::sort() const {
 void StreamSelector::sort(std::vector<Candidate>& out) const {
   const int n = static_cast<int>(units_.size());
   if (n == 0) return;
-  // Scratch buffers reused across streams and epochs (the scheduler sorts thousands of streams per epoch).
-  struct Scratch {
-    std::vector<double> r;
-    std::vector<int> altrefs;
-    std::vector<int> normals;
-    std::vector<char> sorted;
-    std::vector<int> next_boundary;
-    std::vector<int64_t> horizon;
-  };
-  thread_local Scratch scratch;
-  std::vector<double>& r = scratch.r;
-  r.resize(n);
-  double acc = carry_;
-  for (int i = 0; i < n; ++i) {
-    acc = units_[i].cls == UnitClass::key ? 0.0 : acc + static_cast<double>(units_[i].bytes);
-    r[i] = acc;
-  }
+  thread_local SortScratch scratch;
+  prepare_sort(units_, carry_, config_.gop, epoch_start_last_key_, scratch, &out);
   const double mean = mean_unit_bytes();
-
-  std::vector<int>& altrefs = scratch.altrefs;
-  std::vector<int>& normals = scratch.normals;
-  altrefs.clear();
-  normals.clear();
-  std::vector<char>& sorted = scratch.sorted;
-  sorted.assign(n, 0);
-  std::vector<int>& next_boundary = scratch.next_boundary;
-  next_boundary.resize(n);
-  std::vector<int64_t>& horizon = scratch.horizon;
-  horizon.assign(n, n);
-  int next = -1;
-  for (int i = n - 1; i >= 0; --i) {
-    next_boundary[i] = next;
-    if (units_[i].cls == UnitClass::key) next = i;
-  }
-  int64_t last_key = epoch_start_last_key_;
-  for (int i = 0; i < n; ++i) {
-    const Unit& u = units_[i];
-    if (u.cls == UnitClass::key) {
-      last_key = u.display_index;
-      sorted[i] = 1;
-      out.push_back({i, UnitClass::key, 0.0});
-      continue;
-    }
-    if (u.cls == UnitClass::altref) altrefs.push_back(i);
-    if (u.cls == UnitClass::normal) normals.push_back(i);
-    // No boundary after i in the epoch: the next key frame is expected one GOP after the last one (at least the
-    // end of the epoch, since no key frame follows inside it).
-    if (config_.gop > 0) {
-      const int64_t since = last_key >= 0 ? u.display_index - last_key : u.display_index;
-      const int64_t gop = config_.gop;
-      const int64_t remaining = gop - (((since % gop) + gop) % gop);
-      horizon[i] = std::max<int64_t>(n, i + remaining);
-    }
-  }
   // At least one candidate when the ratio allows any, so that short epochs (a stream's last frames, a stream that
   // just joined) can still get an anchor.
   int target = static_cast<int>(std::llround(n * config_.max_candidate_ratio));
   if (target == 0 && config_.max_candidate_ratio > 0) target = 1;
-  const int num_altref = std::min<int>(target, static_cast<int>(altrefs.size()));
-  const int num_normal = std::min<int>(target - num_altref, static_cast<int>(normals.size()));
-  sort_group(altrefs, num_altref, r, next_boundary, horizon, sorted, mean, UnitClass::altref, out);
-  sort_group(normals, num_normal, r, next_boundary, horizon, sorted, mean, UnitClass::normal, out);
+  const int num_altref = std::min<int>(target, static_cast<int>(scratch.altrefs.size()));
+  const int num_normal = std::min<int>(target - num_altref, static_cast<int>(scratch.normals.size()));
+  sort_group(scratch.altrefs, num_altref, scratch.r, scratch.next_boundary, scratch.horizon, scratch.sorted, mean,
+             UnitClass::altref, out);
+  sort_group(scratch.normals, num_normal, scratch.r, scratch.next_boundary, scratch.horizon, scratch.sorted, mean,
+             UnitClass::normal, out);
+}
+
+std::vector<double> StreamSelector::single_scores() const {
+  const int n = static_cast<int>(units_.size());
+  std::vector<double> out(n, 0.0);
+  if (n == 0) return out;
+  SortScratch scratch;
+  prepare_sort(units_, carry_, config_.gop, epoch_start_last_key_, scratch, nullptr);
+  const double mean = mean_unit_bytes();
+  for (int c = 0; c < n; ++c) {
+    if (units_[c].cls == UnitClass::key) continue;
+    const int64_t end = scratch.next_boundary[c] >= 0 ? scratch.next_boundary[c] : scratch.horizon[c];
+    out[c] = static_cast<double>(end - c) * scratch.r[c] / mean;
+  }
+  return out;
 }
 
 void StreamSelector::commit(std::span<const int> anchor_offsets) {
@@ -213,7 +256,7 @@ void StreamSelector::commit(std::span<const int> anchor_offsets) {
   double acc = carry_;
   for (size_t i = 0; i < units_.size(); ++i) {
     const bool reset = units_[i].cls == UnitClass::key || static_cast<int>(i) == last;
-    acc = reset ? 0.0 : acc + static_cast<double>(units_[i].bytes);
+    acc = reset ? 0.0 : acc + unit_weight(units_[i]);
   }
   carry_ = acc;
   units_.clear();

@@ -1,9 +1,10 @@
 // Reuse (client reconstruction) speed: frames/s of Reconstructor::push on non-anchor frames with a camera pan
-// and an independently moving object, at 640x360 -> 1920x1080 and 1280x720 -> 3840x2160, one thread; the LR
-// motion search alone; and the hot kernels, C against the best SIMD level.
-// Counters (CPU time of the benchmark thread, so they hold on a shared machine): motion_ms and reconstruct_ms are
-// per-frame means from FrameStats; reconstruct_fps = 1000 / reconstruct_ms (the HR build alone, the DESIGN.md
-// target); cpu_fps = whole push(); fps = whole push() in wall time; cpu_ms_per_frame = motion search alone.
+// and an independently moving object, at 640x360 -> 1920x1080 and 1280x720 -> 3840x2160, on one and two threads
+// (ReuseSettings::threads); the LR motion search alone; and the hot kernels, C against the best SIMD level.
+// Counters (CPU time of the benchmark thread, so they hold on a shared machine, but with threads > 1 they miss
+// the helper threads' share): motion_ms and reconstruct_ms are per-frame means from FrameStats; reconstruct_fps =
+// 1000 / reconstruct_ms (the HR build alone, the DESIGN.md target); cpu_fps = whole push(); fps = whole push() in
+// wall time (the number for threads > 1); cpu_ms_per_frame = motion search alone (calling thread).
 // Run: build/bench/ns_bench --benchmark_filter='Reuse|Motion|Kernel'
 #include <benchmark/benchmark.h>
 
@@ -132,7 +133,9 @@ reuse::ReuseSettings variant_settings(int64_t variant) {
 void BM_ReusePush(benchmark::State& state) {
   const int lw = static_cast<int>(state.range(0)), lh = static_cast<int>(state.range(1));
   const Sequence& seq = sequence(lw, lh);
-  reuse::Reconstructor rec(variant_settings(state.range(2)), lw, lh);
+  reuse::ReuseSettings settings = variant_settings(state.range(2));
+  settings.threads = static_cast<int>(state.range(3));
+  reuse::Reconstructor rec(settings, lw, lh);
   double motion_ms = 0, reconstruct_ms = 0;
   int64_t frames = 0;
   for (auto _ : state) {
@@ -154,19 +157,21 @@ void BM_ReusePush(benchmark::State& state) {
   state.counters["cpu_fps"] = 1000.0 * frames / std::max(motion_ms + reconstruct_ms, 1e-9);
 }
 BENCHMARK(BM_ReusePush)
-    ->ArgNames({"lr_w", "lr_h", "variant"})
-    ->Args({640, 360, 0})
-    ->Args({1280, 720, 0})
-    ->Args({1280, 720, 1})
-    ->Args({1280, 720, 2})
-    ->Args({1280, 720, 3})
+    ->ArgNames({"lr_w", "lr_h", "variant", "threads"})
+    ->Args({640, 360, 0, 1})
+    ->Args({640, 360, 0, 2})
+    ->Args({1280, 720, 0, 1})
+    ->Args({1280, 720, 0, 2})
+    ->Args({1280, 720, 1, 1})
+    ->Args({1280, 720, 2, 1})
+    ->Args({1280, 720, 3, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
 void BM_MotionEstimate(benchmark::State& state) {
   const int lw = static_cast<int>(state.range(0)), lh = static_cast<int>(state.range(1));
   const Sequence& seq = sequence(lw, lh);
-  motion::Estimator est(motion::MotionSettings{}, lw, lh);
+  motion::Estimator est(motion::MotionSettings{.threads = static_cast<int>(state.range(2))}, lw, lh);
   std::vector<motion::Reference> refs(kFrames);
   for (int n = 0; n < kFrames; ++n) refs[n].assign(seq.lr[n], est.border());
   int64_t frames = 0;
@@ -182,9 +187,10 @@ void BM_MotionEstimate(benchmark::State& state) {
   state.counters["cpu_ms_per_frame"] = (thread_ms() - start) / static_cast<double>(std::max<int64_t>(frames, 1));
 }
 BENCHMARK(BM_MotionEstimate)
-    ->ArgNames({"lr_w", "lr_h"})
-    ->Args({640, 360})
-    ->Args({1280, 720})
+    ->ArgNames({"lr_w", "lr_h", "threads"})
+    ->Args({640, 360, 1})
+    ->Args({1280, 720, 1})
+    ->Args({1280, 720, 2})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

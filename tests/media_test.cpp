@@ -203,5 +203,60 @@ TEST(Media, LoadImageDecodesPngWeWrote) {
   EXPECT_EQ(test::error_code_of([&] { media::load_image(dir.file("missing.png")); }), ErrorCode::not_found);
 }
 
+// The synthetic content moves by (2, 1) pixels per frame: frame n shows frame n - 1 shifted by (-2, -1), so the
+// decoder's vectors point (+2, +1) pels = (8, 4) quarter pels into the previous frame.
+TEST(Media, DecoderMotionVectorsAreExportedOnRequest) {
+  test::TempDir dir;
+  const std::string path = dir.file("mv.mp4");
+  test::write_synthetic_video(path, 128, 96, 8, media::EncoderSettings::streamer_h264(128, 96, 800));
+  media::VideoReader plain(path);
+  media::VideoReader exported(path, media::ReaderOptions{.export_motion_vectors = true});
+  core::Frame a, b;
+  int frames = 0, inter_frames = 0;
+  while (exported.read(b)) {
+    ASSERT_TRUE(plain.read(a));
+    EXPECT_TRUE(test::same_pixels(a, b)) << "frame " << frames;  // exporting changes nothing in the pictures
+    EXPECT_TRUE(plain.motion_vectors().empty());
+    const auto& mvs = exported.motion_vectors();
+    if (frames == 0) {
+      EXPECT_TRUE(mvs.empty());  // the key frame is intra
+    }
+    int matching = 0, inside = 0;
+    for (const media::CodedMotionVector& v : mvs) {
+      EXPECT_EQ(v.source, -1);
+      EXPECT_TRUE(v.width == 16 || v.width == 8) << v.width;
+      EXPECT_TRUE(v.height == 16 || v.height == 8) << v.height;
+      EXPECT_EQ(v.x % v.width, 0);
+      EXPECT_EQ(v.y % v.height, 0);
+      // Blocks whose reference lies inside the frame follow the content.
+      if (v.x + v.width + 2 < 128 && v.y + v.height + 1 < 96) {
+        ++inside;
+        matching += v.dx == 8 && v.dy == 4 ? 1 : 0;
+      }
+    }
+    if (frames > 0 && inside > 0) {
+      ++inter_frames;
+      EXPECT_GE(matching * 10, inside * 8) << "frame " << frames << ": " << matching << " of " << inside;
+    }
+    ++frames;
+  }
+  EXPECT_EQ(frames, 8);
+  EXPECT_GE(inter_frames, 6);
+}
+
+TEST(Media, Vp9ExportsNoMotionVectors) {
+  test::TempDir dir;
+  const std::string path = dir.file("mv.webm");
+  test::write_synthetic_video(path, 64, 48, 3, media::EncoderSettings::streamer_vp9(64, 48, 400));
+  media::VideoReader reader(path, media::ReaderOptions{.export_motion_vectors = true});
+  core::Frame f;
+  int frames = 0;
+  while (reader.read(f)) {
+    EXPECT_TRUE(reader.motion_vectors().empty());
+    ++frames;
+  }
+  EXPECT_EQ(frames, 3);
+}
+
 }  // namespace
 }  // namespace ns

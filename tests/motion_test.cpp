@@ -1,6 +1,7 @@
 // Motion estimation: exact vectors on known whole-pel and quarter-pel translations (interior blocks), the
 // choice between references, intra on new content, external candidates, the residual against a hand-made
-// prediction with replicated edges, and clear errors for bad sizes, settings and missing frames.
+// prediction with replicated edges, and clear errors for bad sizes, settings and missing frames; decoder vectors
+// as candidates (and alone); threads give the same field as one thread.
 #include "ns/motion/motion.h"
 
 #include <gtest/gtest.h>
@@ -342,6 +343,100 @@ TEST(Motion, CKernelsGiveTheSameFieldAsSimd) {
     EXPECT_EQ(fc.blocks[i].mv, fh.blocks[i].mv);
     EXPECT_EQ(fc.blocks[i].sad, fh.blocks[i].sad);
   }
+}
+
+// Two references (previous, and an older "anchor" with a cost bias), three frames in a row so that temporal
+// candidates are used, noise content with a moving patch so that some blocks are intra: the fields of 2, 3 and
+// 5 threads equal the single-thread field block for block.
+TEST(Motion, ThreadsGiveTheSameFieldAsOneThread) {
+  const Canvas canvas(320, 200, 41, 2), other(320, 200, 42);
+  const int w = 120, h = 72;
+  auto frame = [&](int n) {
+    core::Frame f = canvas.crop(w, h, 40 + 6 * n, 30 - 2 * n);
+    const core::Frame patch = other.crop(24, 16, 10 * n, 0);  // new content each frame
+    for (int p = 0; p < core::kPlaneCount; ++p) {
+      for (int y = 0; y < patch.plane_height(p); ++y) {
+        std::copy_n(patch.row(p, y), patch.plane_width(p), f.row(p, y + (p == 0 ? 40 : 20)) + (p == 0 ? 48 : 24));
+      }
+    }
+    return f;
+  };
+  std::vector<motion::Estimator> estimators;
+  for (int threads : {1, 2, 3, 5}) estimators.emplace_back(motion::MotionSettings{.threads = threads}, w, h);
+  std::vector<motion::Reference> frames(4);
+  for (int n = 0; n < 4; ++n) frames[n].assign(frame(n), estimators[0].border());
+  int intra = 0;
+  for (int n = 1; n < 4; ++n) {
+    const motion::SearchReference refs[] = {{&frames[n - 1]}, {&frames[0], -64}};
+    std::vector<motion::MotionField> fields;
+    for (motion::Estimator& e : estimators) fields.push_back(e.estimate(frames[n], refs));
+    intra += fields[0].intra_count();
+    for (size_t k = 1; k < fields.size(); ++k) {
+      for (size_t i = 0; i < fields[0].blocks.size(); ++i) {
+        const motion::BlockMotion &a = fields[0].blocks[i], &b = fields[k].blocks[i];
+        ASSERT_TRUE(a.mv == b.mv && a.ref == b.ref && a.sad == b.sad && a.intra_sad == b.intra_sad)
+            << "frame " << n << " estimator " << k << " block " << i;
+      }
+    }
+    motion::Residual r1, r2;
+    estimators[0].compute_residual(frames[n], refs, fields[0], r1);
+    estimators[1].compute_residual(frames[n], refs, fields[0], r2);
+    for (int p = 0; p < core::kPlaneCount; ++p) EXPECT_EQ(r1.planes[p], r2.planes[p]) << "frame " << n;
+  }
+  EXPECT_GT(intra, 0);  // the patch made some
+  EXPECT_EQ(test::error_code_of([] { motion::Estimator(motion::MotionSettings{.threads = 0}, 32, 32); }),
+            ErrorCode::invalid_argument);
+}
+
+TEST(Motion, CodedBlocksBecomeOneCandidatePerBlock) {
+  // 40x20 frame, 8x8 blocks: 5 x 3 blocks with centres at x = 4, 12, ..., 36 and y = 4, 12, 20.
+  const motion::CodedBlock coded[] = {
+      {0, 0, 16, 16, MotionVector{4, -8}},    // macroblock 0: blocks (0..1, 0..1)
+      {16, 0, 16, 16, MotionVector{-3, 5}},   // macroblock 1: blocks (2..3, 0..1)
+      {8, 0, 8, 8, MotionVector{12, 0}},      // an 8x8 partition over block (1, 0), later: wins
+      {32, 16, 16, 16, MotionVector{7, 7}},   // bottom right, partly outside the frame: block (4, 2)
+      {0, 16, 4, 4, MotionVector{99, 99}},    // a 4x4 partition not covering block (0, 2)'s centre (4, 20)
+  };
+  std::vector<MotionVector> out;
+  motion::block_candidates(coded, 40, 20, 8, out);
+  const std::vector<MotionVector> want = {
+      {4, -8}, {12, 0}, {-3, 5}, {-3, 5}, {0, 0},  //
+      {4, -8}, {4, -8}, {-3, 5}, {-3, 5}, {0, 0},  //
+      {0, 0},  {0, 0},  {0, 0},  {0, 0},  {7, 7},
+  };
+  EXPECT_EQ(out, want);
+  // 16x16 blocks: centres at 8, 24 (x) and 8 (y); 40x20 has 3 x 2 blocks.
+  motion::block_candidates(coded, 40, 20, 16, out);
+  const std::vector<MotionVector> want16 = {{4, -8}, {-3, 5}, {0, 0}, {0, 0}, {0, 0}, {7, 7}};
+  EXPECT_EQ(out, want16);
+  EXPECT_EQ(test::error_code_of([&] { motion::block_candidates(coded, 0, 20, 8, out); }),
+            ErrorCode::invalid_argument);
+}
+
+// Without our own search the field holds exactly the given vectors (or zero, or intra), sub-pel ones included.
+TEST(Motion, DecoderVectorsAloneAreUsedAsGiven) {
+  const core::Frame a = smooth_frame(64, 48, 3.0, 2.0, 21), b = smooth_frame(64, 48, 4.25, 1.5, 21);
+  motion::Estimator own(motion::MotionSettings{}, 64, 48);
+  motion::Estimator given(motion::MotionSettings{.search = false}, 64, 48);
+  const motion::Reference cur = padded(b, own), ref = padded(a, own);
+  // The true vector is (+1.25, -0.5) pels = (5, -2) quarter pels; give it to half of the blocks, a wrong one to
+  // the others.
+  std::vector<MotionVector> hints(own.field().blocks.size());
+  for (size_t i = 0; i < hints.size(); ++i) hints[i] = i % 2 ? MotionVector{5, -2} : MotionVector{-12, 8};
+  const motion::SearchReference with[] = {{&ref, 0, hints}};
+  const motion::MotionField& fg = given.estimate(cur, with);
+  const motion::MotionField& fo = own.estimate(cur, with);
+  int exact = 0;
+  for (size_t i = 0; i < hints.size(); ++i) {
+    const motion::BlockMotion& g = fg.blocks[i];
+    EXPECT_TRUE(g.intra() || g.mv == hints[i] || g.mv == MotionVector{}) << "block " << i;
+    if (i % 2) exact += g.mv == hints[i] ? 1 : 0;
+    // Our own search refines the wrong hints: never worse than the hints alone.
+    if (!g.intra() && !fo.blocks[i].intra()) {
+      EXPECT_LE(fo.blocks[i].sad, g.sad) << "block " << i;
+    }
+  }
+  EXPECT_EQ(exact, static_cast<int>(hints.size() / 2));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // neuroscaler reconstruct: rebuild HR frames of an LR video from a few HR anchors by reuse (reference §7),
-// optionally measuring PSNR/SSIM against an HR reference, next to bicubic up-scaling of the same frames.
+// optionally measuring PSNR/SSIM against an HR reference, next to bicubic up-scaling of the same frames. Anchors
+// come from an HR video, a folder of images, or an SR model run on the LR anchor frames.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -19,7 +21,9 @@
 #include "ns/media/reader.h"
 #include "ns/media/writer.h"
 #include "ns/media/y4m.h"
+#include "ns/motion/motion.h"
 #include "ns/reuse/reuse.h"
+#include "ns/sr/sr.h"
 
 namespace ns::app {
 
@@ -34,9 +38,15 @@ struct ReconstructOptions {
   double fraction = 0;
   std::string anchor_video;
   std::string anchor_dir;
+  std::string model;
+  std::string backend = "auto";
+  int sr_threads = 0;
   int scale = 3;
+  bool scale_given = false;
   int64_t max_frames = -1;
   bool faithful = false;
+  std::string motion = "own";
+  int threads = 1;
 };
 
 // Anchor frame indices: an explicit list, every N-th frame, or a uniform fraction (first frame included).
@@ -59,16 +69,30 @@ class AnchorSet {
   double step_ = 0;
 };
 
-// HR anchor images, from an HR video read in step with the LR frames or from a folder of images.
+// HR anchor images: from an HR video read in step with the LR frames, a folder of images, or SR of the LR frame.
 class AnchorSource {
  public:
-  explicit AnchorSource(const ReconstructOptions& o) : dir_(o.anchor_dir) {
+  AnchorSource(const ReconstructOptions& o, int lr_w, int lr_h) : dir_(o.anchor_dir) {
     if (!o.anchor_video.empty()) video_ = std::make_unique<media::VideoReader>(o.anchor_video);
+    if (!o.model.empty()) {
+      sr::UpscalerOptions options;
+      options.backend = o.backend;
+      options.backend_options.threads = o.sr_threads;
+      upscaler_ = std::make_unique<sr::Upscaler>(sr::load_model(o.model), lr_w, lr_h, options);
+    }
   }
   bool from_video() const { return video_ != nullptr; }
+  double sr_ms = 0;  // wall time of SR, all anchors
 
   // Called for every LR frame in order (the video source must stay in step); returns the anchor or null.
-  const core::Frame* get(int64_t index, bool is_anchor, const core::Frame* shared_hr) {
+  const core::Frame* get(const core::Frame& lr, int64_t index, bool is_anchor, const core::Frame* shared_hr) {
+    if (upscaler_) {
+      if (!is_anchor) return nullptr;
+      const auto start = std::chrono::steady_clock::now();
+      upscaler_->upscale(lr, frame_);
+      sr_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      return &frame_;
+    }
     if (video_) {
       if (shared_hr) return is_anchor ? shared_hr : nullptr;
       if (!video_->read(frame_)) {
@@ -97,8 +121,21 @@ class AnchorSource {
  private:
   std::string dir_;
   std::unique_ptr<media::VideoReader> video_;
+  std::unique_ptr<sr::Upscaler> upscaler_;
   core::Frame frame_;
 };
+
+// The decoder's vectors of the frame just read as one candidate per LR block (past references only).
+void decoder_candidates(const media::VideoReader& reader, int lr_w, int lr_h, int block_size,
+                        std::vector<motion::CodedBlock>& coded, std::vector<motion::MotionVector>& out) {
+  coded.clear();
+  for (const media::CodedMotionVector& v : reader.motion_vectors()) {
+    if (v.source > 0) continue;
+    coded.push_back(motion::CodedBlock{v.x, v.y, v.width, v.height,
+                                       motion::MotionVector{static_cast<int16_t>(v.dx), static_cast<int16_t>(v.dy)}});
+  }
+  motion::block_candidates(coded, lr_w, lr_h, block_size, out);
+}
 
 struct Totals {
   int64_t frames = 0;
@@ -111,15 +148,35 @@ void run_reconstruct(const ReconstructOptions& o) {
   if (o.out.empty() && o.reference.empty()) {
     throw Error(ErrorCode::invalid_argument, "reconstruct: nothing to do; give --out, --reference or both");
   }
-  if (o.anchor_video.empty() == o.anchor_dir.empty()) {
-    throw Error(ErrorCode::invalid_argument,
-                "reconstruct: give exactly one anchor source: --anchor-video HR_VIDEO or --anchor-dir DIR");
+  if ((o.anchor_video.empty() ? 0 : 1) + (o.anchor_dir.empty() ? 0 : 1) + (o.model.empty() ? 0 : 1) != 1) {
+    throw Error(ErrorCode::invalid_argument, "reconstruct: give exactly one anchor source: --anchor-video HR_VIDEO, "
+                                             "--anchor-dir DIR or --model MODEL.safetensors");
   }
   const AnchorSet anchors(o);
-  media::VideoReader lr(o.lr);
+  const bool decoder_mvs = o.motion != "own";
+  media::VideoReader lr(o.lr, media::ReaderOptions{.export_motion_vectors = decoder_mvs});
   const int lr_w = lr.info().width;
   const int lr_h = lr.info().height;
-  reuse::ReuseSettings settings{.scale = o.scale};
+  if (decoder_mvs && lr.info().codec != "h264") {
+    throw Error(ErrorCode::unsupported,
+                "reconstruct: --motion " + o.motion + " needs the decoder's motion vectors, which FFmpeg exports for "
+                "H.264 but not for " + lr.info().codec + "; use --motion own",
+                {.file = o.lr});
+  }
+  int scale = o.scale;
+  if (!o.model.empty()) {
+    const int model_scale = sr::load_model(o.model).desc.scale;
+    if (o.scale_given && o.scale != model_scale) {
+      throw Error(ErrorCode::mismatch,
+                  "reconstruct: --scale " + std::to_string(o.scale) + " but the model up-scales x" +
+                      std::to_string(model_scale) + "; drop --scale or use a x" + std::to_string(o.scale) + " model",
+                  {.file = o.model});
+    }
+    scale = model_scale;
+  }
+  reuse::ReuseSettings settings{.scale = scale};
+  settings.motion_search = o.motion != "decoder";
+  settings.threads = o.threads;
   if (o.faithful) {
     settings.residual_upscale = reuse::ResidualUpscale::block_bilinear;
     settings.residual_source = reuse::ResidualSource::lr_prediction;
@@ -129,7 +186,7 @@ void run_reconstruct(const ReconstructOptions& o) {
   const int hr_w = reconstructor.hr_width();
   const int hr_h = reconstructor.hr_height();
 
-  AnchorSource source(o);
+  AnchorSource source(o, lr_w, lr_h);
   // The reference and the anchor video are often the same file: decode it once.
   const bool shared = !o.reference.empty() && o.reference == o.anchor_video;
   std::unique_ptr<media::VideoReader> reference;
@@ -148,6 +205,9 @@ void run_reconstruct(const ReconstructOptions& o) {
   core::Progress progress("reconstruct", o.max_frames > 0 ? o.max_frames : lr.info().frame_count);
   Totals totals;
   core::Frame lr_frame, reference_frame, bicubic(hr_w, hr_h);
+  std::vector<motion::CodedBlock> coded;
+  std::vector<motion::MotionVector> candidates;
+  const auto start = std::chrono::steady_clock::now();
   while ((o.max_frames < 0 || totals.frames < o.max_frames) && lr.read(lr_frame)) {
     const int64_t index = totals.frames;
     const core::Frame* truth = nullptr;
@@ -164,8 +224,9 @@ void run_reconstruct(const ReconstructOptions& o) {
       truth = &reference_frame;
     }
     const bool is_anchor = anchors.contains(index);
-    const core::Frame* anchor = source.get(index, is_anchor, shared ? truth : nullptr);
-    const core::Frame& hr = reconstructor.push(lr_frame, anchor);
+    const core::Frame* anchor = source.get(lr_frame, index, is_anchor, shared ? truth : nullptr);
+    if (decoder_mvs) decoder_candidates(lr, lr_w, lr_h, settings.block_size, coded, candidates);
+    const core::Frame& hr = reconstructor.push(lr_frame, anchor, candidates);
     const reuse::FrameStats& stats = reconstructor.last_stats();
     totals.motion_ms += stats.motion_ms;
     totals.reconstruct_ms += stats.reconstruct_ms;
@@ -188,10 +249,15 @@ void run_reconstruct(const ReconstructOptions& o) {
   if (encoded) encoded->finish();
   if (totals.frames == 0) throw Error(ErrorCode::corrupt, "reconstruct: the LR video has no frames", {.file = o.lr});
   const double n = static_cast<double>(totals.frames);
-  std::fprintf(stderr, "reconstruct: %lld frames %dx%d -> %dx%d, %lld anchors (%.2f %%), motion %.2f ms, "
-                       "reconstruction %.2f ms per frame (CPU)\n",
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr,
+               "reconstruct: %lld frames %dx%d -> %dx%d, %lld anchors (%.2f %%), motion (%s) %.2f ms, "
+               "reconstruction %.2f ms per frame (CPU of the calling thread, %d thread(s)); SR %.1f ms per anchor "
+               "(wall); %.1f s in all\n",
                static_cast<long long>(totals.frames), lr_w, lr_h, hr_w, hr_h, static_cast<long long>(totals.anchors),
-               100.0 * static_cast<double>(totals.anchors) / n, totals.motion_ms / n, totals.reconstruct_ms / n);
+               100.0 * static_cast<double>(totals.anchors) / n, o.motion.c_str(), totals.motion_ms / n,
+               totals.reconstruct_ms / n, o.threads,
+               totals.anchors > 0 ? source.sr_ms / static_cast<double>(totals.anchors) : 0.0, wall_s);
   if (reference_reader) {
     std::printf("frames\tanchors\tpsnr\tssim_y\tbicubic_psnr\tbicubic_ssim_y\tgain_db\n%lld\t%lld\t%.4f\t%.6f\t%.4f\t%.6f\t%.4f\n",
                 static_cast<long long>(totals.frames), static_cast<long long>(totals.anchors), totals.psnr / n,
@@ -208,8 +274,9 @@ void register_reconstruct(CLI::App& app) {
       "reconstruct",
       "Rebuild HR frames from an LR video and a few HR anchors by reuse (motion-compensated HR reference\n"
       "plus the up-scaled residual, reference §7). Anchors: frame indices (--anchors, --every or --fraction)\n"
-      "with HR images from an HR video (--anchor-video, e.g. the reference: ground-truth anchors) or a\n"
-      "folder (--anchor-dir, 00042.png ...). With --reference, prints PSNR/SSIM next to bicubic (TSV on stdout).");
+      "with HR images from an HR video (--anchor-video, e.g. the reference: ground-truth anchors), a\n"
+      "folder (--anchor-dir, 00042.png ...) or made by an SR model (--model; with --fraction 1 every frame is\n"
+      "SR'd: the per-frame SR baseline). With --reference, prints PSNR/SSIM next to bicubic (TSV on stdout).");
   cmd->add_option("--lr", o->lr, "LR video (any input FFmpeg reads)")->required();
   cmd->add_option("--out,-o", o->out, "HR output: .y4m or - for Y4M, .mkv for lossless FFV1 (optional with --reference)");
   cmd->add_option("--reference,-r", o->reference, "HR reference video to measure against");
@@ -219,11 +286,28 @@ void register_reconstruct(CLI::App& app) {
       ->check(CLI::Range(1e-6, 1.0));
   cmd->add_option("--anchor-video", o->anchor_video, "HR video whose frames at the anchor indices are the anchors");
   cmd->add_option("--anchor-dir", o->anchor_dir, "folder of HR anchor images named by frame index (00042.png)");
-  cmd->add_option("--scale", o->scale, "HR / LR size ratio")->check(CLI::Range(1, 4))->capture_default_str();
+  cmd->add_option("--model,-m", o->model, "SR model (.safetensors): anchors are the model's up-scale of the LR frame");
+  cmd->add_option("--backend", o->backend, "SR backend: auto | onednn | ref")
+      ->check(CLI::IsMember({"auto", "onednn", "ref"}))
+      ->capture_default_str();
+  cmd->add_option("--sr-threads", o->sr_threads, "SR inference threads (default: all cores)");
+  CLI::Option* scale = cmd->add_option("--scale", o->scale, "HR / LR size ratio (default: the model's, else 3)")
+                           ->check(CLI::Range(1, 4))
+                           ->capture_default_str();
+  cmd->add_option("--motion", o->motion,
+                  "motion vectors: own (our search), decoder (H.264's own vectors only), both (ours seeded with them)")
+      ->check(CLI::IsMember({"own", "decoder", "both"}))
+      ->capture_default_str();
+  cmd->add_option("--threads", o->threads, "threads for the reconstruction (same output for any count)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   cmd->add_option("--frames", o->max_frames, "stop after this many frames")->check(CLI::PositiveNumber);
   cmd->add_flag("--faithful", o->faithful,
                 "NEMO's original math (LR residual, block-local bilinear, one vector per block) instead of ours");
-  cmd->callback([o] { run_reconstruct(*o); });
+  cmd->callback([o, scale] {
+    o->scale_given = scale->count() > 0;
+    run_reconstruct(*o);
+  });
 }
 
 }  // namespace ns::app

@@ -7,6 +7,10 @@
 #include "ns/core/log.h"
 #include "ns/media/ffmpeg_impl.h"
 
+extern "C" {
+#include <libavutil/motion_vector.h>
+}
+
 namespace ns::media {
 
 using detail::check_av;
@@ -127,7 +131,37 @@ struct Decoder::Impl {
   SwsContext* scaler = nullptr;
   int64_t decoded = 0;
   int64_t last_packet = -1;
+  bool export_mvs = false;
+  std::vector<CodedMotionVector> mvs;  // of the last received frame
   ~Impl() { sws_freeContext(scaler); }
+
+  // AVMotionVector gives the block's centre (dst) and the displacement motion / motion_scale in pixels.
+  void copy_motion_vectors(const AVFrame& picture) {
+    mvs.clear();
+    const AVFrameSideData* side = av_frame_get_side_data(&picture, AV_FRAME_DATA_MOTION_VECTORS);
+    if (!side) return;
+    const size_t count = side->size / sizeof(AVMotionVector);
+    const auto* src = reinterpret_cast<const AVMotionVector*>(side->data);
+    mvs.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      const AVMotionVector& v = src[i];
+      const int scale = v.motion_scale > 0 ? v.motion_scale : 1;
+      CodedMotionVector out;
+      out.width = v.w;
+      out.height = v.h;
+      out.x = v.dst_x - v.w / 2;
+      out.y = v.dst_y - v.h / 2;
+      // Quarter pels, rounded to nearest (exact for H.264, whose scale is 4).
+      auto quarter = [scale](int m) {
+        const int64_t q = 4 * static_cast<int64_t>(m);
+        return static_cast<int>(q >= 0 ? (q + scale / 2) / scale : -((-q + scale / 2) / scale));
+      };
+      out.dx = quarter(v.motion_x);
+      out.dy = quarter(v.motion_y);
+      out.source = v.source > 0 ? 1 : -1;
+      mvs.push_back(out);
+    }
+  }
 };
 
 Decoder::Decoder(Demuxer& demuxer, const ReaderOptions& options) : impl_(std::make_unique<Impl>()) {
@@ -147,6 +181,7 @@ Decoder::Decoder(Demuxer& demuxer, const ReaderOptions& options) : impl_(std::ma
   context->thread_count = options.threads;
   AVDictionary* settings = nullptr;
   if (options.export_motion_vectors) av_dict_set(&settings, "flags2", "+export_mvs", 0);
+  impl_->export_mvs = options.export_motion_vectors;
   const int opened = avcodec_open2(context, codec, &settings);
   av_dict_free(&settings);
   check_av(opened, info.url, "opening the decoder", "the stream's codec parameters look damaged");
@@ -196,6 +231,7 @@ bool Decoder::receive(core::Frame& out) {
     throw Error(ErrorCode::corrupt, "the decoder reported a damaged picture; the stream is damaged",
                 ErrorContext{.file = impl_->url, .frame_index = index});
   }
+  if (impl_->export_mvs) impl_->copy_motion_vectors(*picture);
   detail::picture_to_i420(*picture, out, impl_->scaler);
   out.pts = picture->best_effort_timestamp == AV_NOPTS_VALUE ? impl_->decoded : picture->best_effort_timestamp;
   out.index = impl_->decoded++;
@@ -204,6 +240,8 @@ bool Decoder::receive(core::Frame& out) {
 }
 
 int64_t Decoder::frames_decoded() const { return impl_->decoded; }
+
+const std::vector<CodedMotionVector>& Decoder::motion_vectors() const { return impl_->mvs; }
 
 VideoReader::VideoReader(const std::string& url, const ReaderOptions& options)
     : demuxer_(url), decoder_(demuxer_, options) {}

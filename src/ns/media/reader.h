@@ -1,6 +1,6 @@
 // ns/media: read any video FFmpeg opens (file, pipe "-", URL) as packets and as decoded I420 frames.
-// In: a URL or path. Out: StreamInfo, compressed Packets in decode order, and/or core::Frames in display
-// order (8-bit I420, converted with swscale when the source is another format or bit depth).
+// In: a URL or path. Out: StreamInfo, compressed Packets in decode order, and/or core::Frames in display order
+// (8-bit I420, via swscale from other formats or bit depths), on request with the decoder's vectors (H.264).
 // Thread-safety: one object per thread; different objects are independent.
 // Errors: ns::Error naming the file: not_found, corrupt (damaged or truncated data), unsupported.
 #pragma once
@@ -46,7 +46,25 @@ struct Packet {
 
 struct ReaderOptions {
   int threads = 0;              // decoder threads; 0 = FFmpeg's choice (all cores)
-  bool export_motion_vectors = false;  // ask decoders that can (H.264) to export vectors as side data
+  // Ask decoders that can (FFmpeg's H.264, MPEG-2/4; not VP9) to export the vectors they used; read them with
+  // motion_vectors() after each frame.
+  bool export_motion_vectors = false;
+};
+
+// One vector the decoder used (FFmpeg's AV_FRAME_DATA_MOTION_VECTORS): the width x height block whose top-left
+// sample is (x, y) in this frame is predicted from a reference at (x, y) + (dx, dy) / 4, i.e. quarter pels,
+// reference position minus block position. source: -1 a past reference, +1 a future one (B-frames). Which past
+// frame is not exported: for H.264 it is the previous frame when the stream uses one reference (x264
+// "veryfast" and faster presets). Intra blocks have no vector.
+struct CodedMotionVector {
+  int x = 0;
+  int y = 0;
+  int width = 0;
+  int height = 0;
+  int dx = 0;
+  int dy = 0;
+  int source = -1;
+  friend bool operator==(const CodedMotionVector&, const CodedMotionVector&) = default;
 };
 
 // Demuxes the best video stream of an input.
@@ -81,6 +99,9 @@ class Decoder {
   // true, or returns false when the decoder needs more input (or, after flush(), has no more frames).
   bool receive(core::Frame& out);
   int64_t frames_decoded() const;
+  // The decoder's vectors for the frame the last receive() returned (in FFmpeg's order); empty unless
+  // ReaderOptions::export_motion_vectors was set and the codec exports them (also empty for intra frames).
+  const std::vector<CodedMotionVector>& motion_vectors() const;
 
  private:
   struct Impl;
@@ -94,6 +115,8 @@ class VideoReader {
   ~VideoReader();
   const StreamInfo& info() const;
   bool read(core::Frame& out);  // false at the end of the stream
+  // Decoder::motion_vectors() of the frame the last read() returned.
+  const std::vector<CodedMotionVector>& motion_vectors() const { return decoder_.motion_vectors(); }
 
  private:
   Demuxer demuxer_;

@@ -170,7 +170,29 @@ NS_AVX2 uint32_t sad_16x16_avx2(const uint8_t* a, ptrdiff_t a_stride, const uint
 NS_AVX2 void interpolate_avx2(uint8_t* dst, ptrdiff_t dst_stride, const uint8_t* src, ptrdiff_t src_stride, int width,
                               int height, int phase_x, int phase_y) {
   if (phase_x == 0 && phase_y == 0) {
-    for (int y = 0; y < height; ++y) std::memcpy(dst + y * dst_stride, src + y * src_stride, width);
+    // Whole-pel copy: rows are short (4 .. 64 bytes), so inline vector copies instead of a memcpy call per row.
+    for (int y = 0; y < height; ++y) {
+      const uint8_t* s = src + y * src_stride;
+      uint8_t* d = dst + y * dst_stride;
+      int x = 0;
+      for (; x + 32 <= width; x += 32) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + x),
+                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + x)));
+      }
+      if (x + 16 <= width) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + x), _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + x)));
+        x += 16;
+      }
+      if (x + 8 <= width) {
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(d + x), _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s + x)));
+        x += 8;
+      }
+      if (x + 4 <= width) {
+        std::memcpy(d + x, s + x, 4);
+        x += 4;
+      }
+      for (; x < width; ++x) d[x] = s[x];
+    }
     return;
   }
   const int8_t* fx = kSubpelFilters[phase_x];

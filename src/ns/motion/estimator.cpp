@@ -1,7 +1,11 @@
 // Frame-level driver of ns/motion: padded references, the predictive block search and the residual.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -29,6 +33,55 @@ int median3(int a, int b, int c) { return std::max(std::min(a, b), std::min(std:
 std::string size_text(int w, int h) { return std::to_string(w) + "x" + std::to_string(h); }
 
 }  // namespace
+
+void block_candidates(std::span<const CodedBlock> coded, int width, int height, int block_size,
+                      std::vector<MotionVector>& out) {
+  if (width <= 0 || height <= 0 || block_size <= 0) {
+    throw Error(ErrorCode::invalid_argument, "motion candidates: frame size " + size_text(width, height) +
+                                                 " or block size " + std::to_string(block_size) +
+                                                 " is empty; pass the estimator's size and block size");
+  }
+  const int bx_count = (width + block_size - 1) / block_size;
+  const int by_count = (height + block_size - 1) / block_size;
+  out.assign(static_cast<size_t>(bx_count) * by_count, MotionVector{});
+  // Block (bx, by) takes the rectangle that contains its centre (x0 + b / 2, y0 + b / 2): the blocks whose centre
+  // lies in [x, x + w) are those with bx * b + b / 2 in it.
+  const int half = block_size / 2;
+  auto first_block = [&](int lo) { return std::max(0, (lo - half + block_size - 1) / block_size); };
+  for (const CodedBlock& c : coded) {
+    if (c.width <= 0 || c.height <= 0) continue;
+    const int bx0 = first_block(std::max(c.x, 0)), by0 = first_block(std::max(c.y, 0));
+    for (int by = by0; by < by_count && by * block_size + half < c.y + c.height; ++by) {
+      for (int bx = bx0; bx < bx_count && bx * block_size + half < c.x + c.width; ++bx) {
+        out[static_cast<size_t>(by) * bx_count + bx] = c.mv;
+      }
+    }
+  }
+}
+
+void run_threads(int threads, const std::function<void(int)>& fn) {
+  if (threads <= 1) {
+    fn(0);
+    return;
+  }
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto guarded = [&](int t) {
+    try {
+      fn(t);
+    } catch (...) {
+      const std::lock_guard lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+  };
+  {
+    std::vector<std::jthread> workers;
+    workers.reserve(static_cast<size_t>(threads - 1));
+    for (int t = 1; t < threads; ++t) workers.emplace_back(guarded, t);
+    guarded(0);
+  }  // joins
+  if (error) std::rethrow_exception(error);
+}
 
 int MotionField::intra_count() const {
   return static_cast<int>(std::count_if(blocks.begin(), blocks.end(), [](const BlockMotion& b) { return b.intra(); }));
@@ -85,6 +138,9 @@ Estimator::Estimator(const MotionSettings& settings, int width, int height)
   }
   if (settings.subpel_steps < 0 || settings.subpel_steps > 2) {
     invalid("subpel steps " + std::to_string(settings.subpel_steps) + " must be 0 (whole), 1 (half) or 2 (quarter)");
+  }
+  if (settings.threads < 1 || settings.threads > 64) {
+    invalid("threads " + std::to_string(settings.threads) + " is out of range; use 1 .. 64");
   }
   if (settings.lambda < 0 || settings.intra_sad_per_pixel < 0 || settings.intra_margin_per_pixel < 0) {
     invalid("lambda and intra thresholds must not be negative");
@@ -197,17 +253,22 @@ void Estimator::search_block(BlockSearch& s, const SearchReference& reference, i
     }
   };
 
+  const bool search = settings_.search;
   add_candidate(MotionVector{});
-  add_candidate(pred);
-  add_candidate(left);
-  add_candidate(top);
-  add_candidate(top_right);
+  if (search) {
+    add_candidate(pred);
+    add_candidate(left);
+    add_candidate(top);
+    add_candidate(top_right);
+  }
   if (have_previous_ && static_cast<size_t>(slot) < std::size(prev_slot_mv_) &&
       prev_slot_mv_[slot].size() == mvs.size()) {
     const std::vector<MotionVector>& prev = prev_slot_mv_[slot];
-    add_candidate(prev[s.block]);
-    if (s.bx + 1 < blocks_x_) add_candidate(prev[s.block + 1]);
-    if (s.by + 1 < blocks_y_) add_candidate(prev[s.block + blocks_x_]);
+    if (search) {
+      add_candidate(prev[s.block]);
+      if (s.bx + 1 < blocks_x_) add_candidate(prev[s.block + 1]);
+      if (s.by + 1 < blocks_y_) add_candidate(prev[s.block + blocks_x_]);
+    }
     if (slot > 0) {
       const MotionVector v0 = slot_mv_[0][s.block];
       add_candidate(make_mv(clamp_int(prev[s.block].x + v0.x, -range_q, range_q),
@@ -217,7 +278,7 @@ void Estimator::search_block(BlockSearch& s, const SearchReference& reference, i
   if (!reference.candidates.empty()) add_candidate(reference.candidates[s.block]);
 
   const bool exact_hit = best_exact_cost != UINT32_MAX && best_exact_sad == 0;
-  if (best_int_sad != 0 && !exact_hit) {
+  if (search && best_int_sad != 0 && !exact_hit) {
     // Hexagon (radius 2) while it improves, then a small diamond, then the four corners once.
     static constexpr int kHex[6][2] = {{-2, 0}, {2, 0}, {-1, -2}, {1, -2}, {-1, 2}, {1, 2}};
     static constexpr int kDiamond[4][2] = {{-1, 0}, {1, 0}, {0, -1}, {0, 1}};
@@ -248,7 +309,7 @@ void Estimator::search_block(BlockSearch& s, const SearchReference& reference, i
   }
   // Small diamonds, at most twice per step, as long as they improve.
   static constexpr int kDiamondSub[4][2] = {{-1, 0}, {1, 0}, {0, -1}, {0, 1}};
-  for (int step = 2; step >= 1 && best_sad != 0; --step) {
+  for (int step = 2; step >= 1 && best_sad != 0 && search; --step) {
     if ((step == 2 && settings_.subpel_steps < 1) || (step == 1 && settings_.subpel_steps < 2)) break;
     for (int iter = 0; iter < 2; ++iter) {
       const MotionVector c = best;
@@ -270,6 +331,48 @@ void Estimator::search_block(BlockSearch& s, const SearchReference& reference, i
   s.best = best;
   s.best_sad = best_sad;
   s.best_cost = best_cost;
+}
+
+// One block against every reference: the best (reference, vector), or intra. s.bx, s.by and s.cur_stride are set.
+void Estimator::estimate_block(BlockSearch& s, const Reference& current, std::span<const SearchReference> references) {
+  const int bs = settings_.block_size;
+  const int n = bs * bs;
+  const int slots = static_cast<int>(references.size());
+  s.x0 = s.bx * bs;
+  s.y0 = s.by * bs;
+  s.block = static_cast<size_t>(s.by) * blocks_x_ + s.bx;
+  s.cur = current.origin(0) + s.y0 * s.cur_stride + s.x0;
+
+  BlockMotion chosen;
+  int64_t chosen_total = INT64_MAX;
+  for (int r = 0; r < slots; ++r) {
+    search_block(s, references[r], r);
+    slot_mv_[r][s.block] = s.best;
+    const int64_t total = static_cast<int64_t>(s.best_cost) + references[r].cost_bias;
+    if (total < chosen_total) {
+      chosen_total = total;
+      chosen.mv = s.best;
+      chosen.ref = static_cast<int8_t>(r);
+      chosen.sad = s.best_sad;
+    }
+  }
+
+  // Intra when no reference matches: the SAD is above the absolute limit, or worse than the block's
+  // own mean (plus a margin).
+  // Sum and SAD against the mean with the SAD kernel: against zeros, then against a flat block.
+  alignas(32) static constexpr uint8_t kZeros[16 * 16] = {};
+  const SadFn sad = bs == 8 ? dsp_->sad_8x8 : dsp_->sad_16x16;
+  const uint32_t sum = sad(s.cur, s.cur_stride, kZeros, 16);
+  const int mean = static_cast<int>((sum + n / 2) / n);
+  alignas(32) uint8_t flat[16 * 16];
+  std::memset(flat, mean, sizeof flat);
+  const uint32_t intra_sad = sad(s.cur, s.cur_stride, flat, 16);
+  if (chosen.sad > static_cast<uint32_t>(settings_.intra_sad_per_pixel * n) ||
+      chosen.sad > intra_sad + static_cast<uint32_t>(settings_.intra_margin_per_pixel * n)) {
+    chosen = BlockMotion{MotionVector{}, kIntra, intra_sad, intra_sad};
+  }
+  chosen.intra_sad = intra_sad;
+  field_.blocks[s.block] = chosen;
 }
 
 const MotionField& Estimator::estimate(const Reference& current, std::span<const SearchReference> references) {
@@ -307,54 +410,48 @@ const MotionField& Estimator::estimate(const Reference& current, std::span<const
     }
   }
 
-  const int bs = settings_.block_size;
-  const int n = bs * bs;
   const int slots = static_cast<int>(references.size());
   for (int r = 0; r < slots; ++r) slot_mv_[r].assign(block_count, MotionVector{});
 
-  BlockSearch s;
-  s.cur_stride = current.stride(0);
-  for (int by = 0; by < blocks_y_; ++by) {
-    for (int bx = 0; bx < blocks_x_; ++bx) {
-      s.bx = bx;
-      s.by = by;
-      s.x0 = bx * bs;
-      s.y0 = by * bs;
-      s.block = static_cast<size_t>(by) * blocks_x_ + bx;
-      s.cur = current.origin(0) + s.y0 * s.cur_stride + s.x0;
-
-      BlockMotion chosen;
-      int64_t chosen_total = INT64_MAX;
-      for (int r = 0; r < slots; ++r) {
-        search_block(s, references[r], r);
-        slot_mv_[r][s.block] = s.best;
-        const int64_t total = static_cast<int64_t>(s.best_cost) + references[r].cost_bias;
-        if (total < chosen_total) {
-          chosen_total = total;
-          chosen.mv = s.best;
-          chosen.ref = static_cast<int8_t>(r);
-          chosen.sad = s.best_sad;
+  const int threads = std::min(settings_.threads, blocks_y_);
+  if (threads <= 1) {
+    BlockSearch s;
+    s.cur_stride = current.stride(0);
+    for (int by = 0; by < blocks_y_; ++by) {
+      for (int bx = 0; bx < blocks_x_; ++bx) {
+        s.bx = bx;
+        s.by = by;
+        estimate_block(s, current, references);
+      }
+    }
+  } else {
+    // Wavefront: thread t takes rows t, t + threads, ...; a block needs its left, top and top-right (top-left at
+    // the right edge) neighbours, so row by may run block bx once row by - 1 has finished min(bx + 2, blocks_x)
+    // blocks. Progress is published per block and waiters are woken every few blocks and at the end of a row.
+    std::vector<std::atomic<int>> progress(static_cast<size_t>(blocks_y_));
+    for (auto& p : progress) p.store(0, std::memory_order_relaxed);
+    run_threads(threads, [&](int t) {
+      BlockSearch s;
+      s.cur_stride = current.stride(0);
+      for (int by = t; by < blocks_y_; by += threads) {
+        std::atomic<int>* above = by > 0 ? &progress[by - 1] : nullptr;
+        std::atomic<int>& mine = progress[by];
+        for (int bx = 0; bx < blocks_x_; ++bx) {
+          if (above) {
+            const int need = std::min(bx + 2, blocks_x_);
+            for (int seen = above->load(std::memory_order_acquire); seen < need;
+                 seen = above->load(std::memory_order_acquire)) {
+              above->wait(seen, std::memory_order_acquire);
+            }
+          }
+          s.bx = bx;
+          s.by = by;
+          estimate_block(s, current, references);
+          mine.store(bx + 1, std::memory_order_release);
+          if ((bx & 7) == 7 || bx + 1 == blocks_x_) mine.notify_all();
         }
       }
-
-      // Intra when no reference matches: the SAD is above the absolute limit, or worse than the block's
-      // own mean (plus a margin).
-      uint32_t sum = 0;
-      for (int y = 0; y < bs; ++y) {
-        for (int x = 0; x < bs; ++x) sum += s.cur[y * s.cur_stride + x];
-      }
-      const int mean = static_cast<int>((sum + n / 2) / n);
-      uint32_t intra_sad = 0;
-      for (int y = 0; y < bs; ++y) {
-        for (int x = 0; x < bs; ++x) intra_sad += static_cast<uint32_t>(std::abs(s.cur[y * s.cur_stride + x] - mean));
-      }
-      if (chosen.sad > static_cast<uint32_t>(settings_.intra_sad_per_pixel * n) ||
-          chosen.sad > intra_sad + static_cast<uint32_t>(settings_.intra_margin_per_pixel * n)) {
-        chosen = BlockMotion{MotionVector{}, kIntra, intra_sad, intra_sad};
-      }
-      chosen.intra_sad = intra_sad;
-      field_.blocks[s.block] = chosen;
-    }
+    });
   }
 
   for (int r = 0; r < kMaxReferences; ++r) {
@@ -376,23 +473,37 @@ void Estimator::compute_residual(const Reference& current, std::span<const Searc
                                          ") or field does not match the estimator (" + size_text(width_, height_) +
                                          "); pass the frame and field of the same estimate() call");
   }
-  const Dsp& dsp = *dsp_;
-  out.width = width_;
-  out.height = height_;
-  for (int p = 0; p < core::kPlaneCount; ++p) {
-    out.planes[p].resize(static_cast<size_t>(out.plane_width(p)) * out.plane_height(p));
-  }
-  const int bs = settings_.block_size;
-  const int max_run = kMaxInterpolateSize / bs;  // blocks per interpolation call
-  alignas(32) uint8_t pred[kMaxInterpolateSize * 16];
   for (int by = 0; by < blocks_y_; ++by) {
-    for (int bx = 0; bx < blocks_x_;) {
+    for (int bx = 0; bx < blocks_x_; ++bx) {
       const BlockMotion& b = field.at(bx, by);
       if (!b.intra() && (b.ref < 0 || static_cast<size_t>(b.ref) >= references.size() || !references[b.ref].frame)) {
         throw Error(ErrorCode::invalid_argument, "motion residual: block (" + std::to_string(bx) + ", " +
                                                      std::to_string(by) + ") refers to reference " +
                                                      std::to_string(b.ref) + " which was not passed");
       }
+    }
+  }
+  out.width = width_;
+  out.height = height_;
+  for (int p = 0; p < core::kPlaneCount; ++p) {
+    out.planes[p].resize(static_cast<size_t>(out.plane_width(p)) * out.plane_height(p));
+  }
+  const int threads = std::min(settings_.threads, blocks_y_);
+  run_threads(threads, [&](int t) {
+    residual_rows(current, references, field, out, blocks_y_ * t / threads, blocks_y_ * (t + 1) / threads);
+  });
+}
+
+// compute_residual() for the block rows [row_begin, row_end); the references were checked.
+void Estimator::residual_rows(const Reference& current, std::span<const SearchReference> references,
+                              const MotionField& field, Residual& out, int row_begin, int row_end) const {
+  const Dsp& dsp = *dsp_;
+  const int bs = settings_.block_size;
+  const int max_run = kMaxInterpolateSize / bs;  // blocks per interpolation call
+  alignas(32) uint8_t pred[kMaxInterpolateSize * 16];
+  for (int by = row_begin; by < row_end; ++by) {
+    for (int bx = 0; bx < blocks_x_;) {
+      const BlockMotion& b = field.at(bx, by);
       // A run of neighbours with the same reference and vector is predicted in one call.
       int run = 1;
       while (!b.intra() && run < max_run && bx + run < blocks_x_ && field.at(bx + run, by).ref == b.ref &&

@@ -1,12 +1,13 @@
 // ns/motion: block motion estimation on LR I420 frames against up to 4 references, quarter-pel, and residuals.
 // In: current and reference frames, each copied once into an edge-padded Reference. Out: MotionField (per luma block:
 // reference, quarter-pel vector, SAD, or intra) and int16 Residual planes, owned by the Estimator or the caller.
-// Kernels: motion::Dsp (SAD, 4-tap cubic sub-pel), C in dsp_c.cpp is the spec, AVX2 in dsp_avx2.cpp, checked in
-// tests/check_dsp_test.cpp. Thread-safety: one Estimator per thread. Errors: ns::Error invalid_argument, mismatch.
+// Kernels: motion::Dsp (SAD, 4-tap cubic sub-pel): the C spec in dsp_c.cpp, AVX2 in dsp_avx2.cpp, tests/check_dsp_test.
+// Thread-safety: one Estimator per caller (settings.threads splits one estimate()). Errors: ns::Error (bad input).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -74,7 +75,35 @@ struct MotionSettings {
   int intra_sad_per_pixel = 24;
   int intra_margin_per_pixel = 1;
   int cpu_level = -1;  // -1: host_cpu_level()
+  // false: no search of our own; each reference slot evaluates only the zero vector, its external candidates
+  // and (slots >= 1) the constant-velocity candidate, at exactly those positions (e.g. the decoder's vectors
+  // only; no hexagon, diamond or sub-pel refinement).
+  bool search = true;
+  // Threads for one estimate() (the caller's plus threads - 1 started per call): rows of blocks in a wavefront
+  // (a row starts a block once the row above is two blocks ahead), so the field is identical for every count.
+  int threads = 1;
 };
+
+// Runs fn(0) on the calling thread and fn(1) .. fn(threads - 1) on threads started for the call, and returns
+// when all have finished; the first exception any of them threw is rethrown. threads <= 1 just calls fn(0).
+void run_threads(int threads, const std::function<void(int)>& fn);
+
+// A vector a decoder used for a rectangle of the current frame (e.g. media::CodedMotionVector, source -1):
+// the rectangle at (x, y) is predicted from (x, y) + mv / 4 of its reference.
+struct CodedBlock {
+  int x = 0;
+  int y = 0;
+  int width = 0;
+  int height = 0;
+  MotionVector mv;
+};
+
+// One external candidate per block of a width x height frame with block_size blocks (raster order, as
+// SearchReference::candidates wants): the vector of the coded rectangle that covers the block's centre sample,
+// the zero vector where none does (intra, or not exported). Later rectangles win where they overlap. out is
+// resized; throws invalid_argument for a bad size or block size.
+void block_candidates(std::span<const CodedBlock> coded, int width, int height, int block_size,
+                      std::vector<MotionVector>& out);
 
 // A frame copied with replicated edges (border samples on every side of luma, half of it for chroma), so that
 // the search and the prediction may read anywhere a clamped vector points. The border Estimator::border() gives
@@ -155,6 +184,9 @@ class Estimator {
  private:
   struct BlockSearch;
   void search_block(BlockSearch& search, const SearchReference& reference, int slot) const;
+  void estimate_block(BlockSearch& search, const Reference& current, std::span<const SearchReference> references);
+  void residual_rows(const Reference& current, std::span<const SearchReference> references, const MotionField& field,
+                     Residual& out, int row_begin, int row_end) const;
 
   MotionSettings settings_;
   int width_;

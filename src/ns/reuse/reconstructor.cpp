@@ -91,11 +91,15 @@ struct Reconstructor::Impl {
   int anchor_slot = -1;
   motion::Residual residual;       // the residual that is up-scaled and added
   motion::Residual residual_down;  // hr_projection: LR - prediction from the down-scaled HR references
-  std::vector<int16_t> scratch;
   AxisTable h_table[core::kPlaneCount];
   AxisTable v_table[core::kPlaneCount];
-  std::vector<int16_t> ring;
-  std::array<int, kRing> ring_tag{};
+  // Per thread: an LR row of int16 (back-projection) and the ring of horizontally up-scaled residual rows.
+  struct ThreadScratch {
+    std::vector<int16_t> lr_row;
+    std::vector<int16_t> ring;
+    std::array<int, kRing> ring_tag{};
+  };
+  std::vector<ThreadScratch> scratch;
   std::vector<uint8_t> obmc_falling[core::kPlaneCount];  // per plane: left/top weights across a block-sized region
   FrameStats stats;
 
@@ -106,10 +110,11 @@ struct Reconstructor::Impl {
   void predict_rect(int plane, const core::Frame& ref, motion::MotionVector mv, int x0, int y0, int w, int h,
                     uint8_t* dst, ptrdiff_t dst_stride, int compute_w = 0) const;
   void predict_overlapped(int plane, const motion::MotionField& field, const core::Frame* const* hr_refs,
-                          core::Frame& out);
+                          core::Frame& out, int j_begin, int j_end) const;
   void upscale_intra_block(int plane, int x0, int y0, int w, int h, uint8_t* dst, ptrdiff_t dst_stride) const;
-  const int16_t* ring_row(int plane, int lr_row, int width);
-  void project_residual(const core::Frame& prediction);
+  const int16_t* ring_row(ThreadScratch& ts, int plane, int lr_row, int width) const;
+  void project_residual(const core::Frame& prediction, int plane, int y_begin, int y_end, ThreadScratch& ts);
+  int threads() const { return settings.threads; }
   void downscale(const core::Frame& hr_frame, core::Frame& lr_frame) const;
   void finish(const core::Frame& lr, const core::Frame& out, FrameKind kind);
   bool projecting() const { return settings.residual_source == ResidualSource::hr_projection; }
@@ -176,7 +181,8 @@ void Reconstructor::Impl::predict_rect(int plane, const core::Frame& ref, motion
 // edge go quadrant by quadrant: intra blocks keep their up-scale, and a contributor that is intra or outside the
 // frame is replaced by the block the quadrant lies in.
 void Reconstructor::Impl::predict_overlapped(int plane, const motion::MotionField& field,
-                                             const core::Frame* const* hr_refs, core::Frame& out) {
+                                             const core::Frame* const* hr_refs, core::Frame& out, int j_begin,
+                                             int j_end) const {
   const int lbs = plane == 0 ? field.block_size : field.block_size / 2;
   const int hbs = lbs * settings.scale;
   const int half = hbs / 2;
@@ -214,7 +220,7 @@ void Reconstructor::Impl::predict_overlapped(int plane, const motion::MotionFiel
     return bx >= 0 && by >= 0 && bx < field.blocks_x && by < field.blocks_y && !field.at(bx, by).intra();
   };
 
-  for (int j = 0; j <= field.blocks_y; ++j) {
+  for (int j = j_begin; j < j_end; ++j) {
     const int ry0 = j * hbs - half;
     const int y_begin = std::max(ry0, 0), y_end = std::min(ry0 + hbs, hph);
     if (y_begin >= y_end) continue;
@@ -272,12 +278,12 @@ void Reconstructor::Impl::upscale_intra_block(int plane, int x0, int y0, int w, 
   }
 }
 
-const int16_t* Reconstructor::Impl::ring_row(int plane, int lr_row, int width) {
+const int16_t* Reconstructor::Impl::ring_row(ThreadScratch& ts, int plane, int lr_row, int width) const {
   const int slot = lr_row % kRing;
-  int16_t* row = ring.data() + static_cast<size_t>(slot) * hw;
-  if (ring_tag[slot] != lr_row) {
+  int16_t* row = ts.ring.data() + static_cast<size_t>(slot) * hw;
+  if (ts.ring_tag[slot] != lr_row) {
     dsp.upscale_row(row, residual.row(plane, lr_row), h_table[plane].view(), width);
-    ring_tag[slot] = lr_row;
+    ts.ring_tag[slot] = lr_row;
   }
   return row;
 }
@@ -295,31 +301,34 @@ static int partial_box_mean(const core::Frame& hr, int plane, int x, int y, int 
   return (sum + count / 2) / count;
 }
 
-void Reconstructor::Impl::project_residual(const core::Frame& prediction) {
+// Rows [y_begin, y_end) of one plane.
+void Reconstructor::Impl::project_residual(const core::Frame& prediction, int p, int y_begin, int y_end,
+                                           ThreadScratch& ts) {
   // With D the intended down-scale of a reference and delta = LR - D its deviation, the residual is
   //   LR - MC(delta_ref) - down(prediction) = residual - residual_down + (LR - down(prediction)),
   // as residual = LR - MC(LR_ref) and residual_down = LR - MC(D_ref); this frame's D is LR - MC(delta_ref).
   // For an anchor whose down-scale is its LR frame this is plain back-projection.
   const int s = settings.scale;
-  for (int p = 0; p < core::kPlaneCount; ++p) {
-    const int lpw = residual.plane_width(p), lph = residual.plane_height(p);
-    const int full_w = std::min(lpw, prediction.plane_width(p) / s);
-    for (int y = 0; y < lph; ++y) {
-      int16_t* res = residual.row(p, y);
-      const int16_t* res_down = residual_down.row(p, y);
-      const uint8_t* lr = lr_cur.origin(p) + y * lr_cur.stride(p);
-      uint8_t* down = down_frame.row(p, y);
-      int x = 0;
-      if ((y + 1) * s <= prediction.plane_height(p)) {
-        dsp.project_row(scratch.data(), lr, prediction.row(p, y * s), prediction.stride(p), s, full_w);
-        x = full_w;
-      }
-      for (int i = x; i < lpw; ++i) scratch[i] = static_cast<int16_t>(lr[i] - partial_box_mean(prediction, p, i, y, s));
-      for (int i = 0; i < lpw; ++i) {
-        const int carried = res[i] - res_down[i];  // -MC(delta_ref)
-        down[i] = static_cast<uint8_t>(std::clamp(lr[i] + carried, 0, 255));
-        res[i] = static_cast<int16_t>(carried + scratch[i]);
-      }
+  int16_t* scratch_row = ts.lr_row.data();
+  const int lpw = residual.plane_width(p);
+  const int full_w = std::min(lpw, prediction.plane_width(p) / s);
+  for (int y = y_begin; y < y_end; ++y) {
+    int16_t* res = residual.row(p, y);
+    const int16_t* res_down = residual_down.row(p, y);
+    const uint8_t* lr = lr_cur.origin(p) + y * lr_cur.stride(p);
+    uint8_t* down = down_frame.row(p, y);
+    int x = 0;
+    if ((y + 1) * s <= prediction.plane_height(p)) {
+      dsp.project_row(scratch_row, lr, prediction.row(p, y * s), prediction.stride(p), s, full_w);
+      x = full_w;
+    }
+    for (int i = x; i < lpw; ++i) {
+      scratch_row[i] = static_cast<int16_t>(lr[i] - partial_box_mean(prediction, p, i, y, s));
+    }
+    for (int i = 0; i < lpw; ++i) {
+      const int carried = res[i] - res_down[i];  // -MC(delta_ref)
+      down[i] = static_cast<uint8_t>(std::clamp(lr[i] + carried, 0, 255));
+      res[i] = static_cast<int16_t>(carried + scratch_row[i]);
     }
   }
 }
@@ -360,32 +369,44 @@ void Reconstructor::Impl::finish(const core::Frame& lr, const core::Frame& out, 
 void Reconstructor::Impl::reconstruct(core::Frame& out, const motion::MotionField& field,
                                       const core::Frame* const* hr_refs) {
   const int s = settings.scale;
-  // 1. Prediction: HR motion compensation of inter blocks, bilinear up-scale of intra blocks.
-  for (int p = 0; p < core::kPlaneCount; ++p) {
-    const int lbs = p == 0 ? field.block_size : field.block_size / 2;  // LR block in this plane
-    const int hbs = lbs * s;
-    const int hpw = out.plane_width(p);
-    const int hph = out.plane_height(p);
-    for (int by = 0; by < field.blocks_y && by * hbs < hph; ++by) {
-      const int y0 = by * hbs;
-      const int h = std::min(hbs, hph - y0);
-      for (int bx = 0; bx < field.blocks_x && bx * hbs < hpw; ++bx) {
-        const int x0 = bx * hbs;
-        const int w = std::min(hbs, hpw - x0);
-        const motion::BlockMotion& b = field.at(bx, by);
-        uint8_t* dst = out.row(p, y0) + x0;
-        if (b.intra()) {
-          upscale_intra_block(p, x0, y0, w, h, dst, out.stride(p));
-        } else if (!settings.obmc) {
-          predict_rect(p, *hr_refs[b.ref], b.mv, x0, y0, w, h, dst, out.stride(p));
+  const int T = std::min(threads(), field.blocks_y);
+  // Each step splits rows among the threads (every row is computed the same way by whichever thread takes it, so
+  // the frame does not depend on the thread count); the next step reads rows another thread wrote.
+  // 1. Prediction: HR motion compensation of inter blocks, bilinear up-scale of intra blocks. Thread t takes the
+  // block rows and OBMC region rows (centred on the top edge of block row j) of its band.
+  motion::run_threads(T, [&](int t) {
+    const int row_begin = field.blocks_y * t / T, row_end = field.blocks_y * (t + 1) / T;
+    for (int p = 0; p < core::kPlaneCount; ++p) {
+      const int lbs = p == 0 ? field.block_size : field.block_size / 2;  // LR block in this plane
+      const int hbs = lbs * s;
+      const int hpw = out.plane_width(p);
+      const int hph = out.plane_height(p);
+      for (int by = row_begin; by < row_end && by * hbs < hph; ++by) {
+        const int y0 = by * hbs;
+        const int h = std::min(hbs, hph - y0);
+        for (int bx = 0; bx < field.blocks_x && bx * hbs < hpw; ++bx) {
+          const int x0 = bx * hbs;
+          const int w = std::min(hbs, hpw - x0);
+          const motion::BlockMotion& b = field.at(bx, by);
+          uint8_t* dst = out.row(p, y0) + x0;
+          if (b.intra()) {
+            upscale_intra_block(p, x0, y0, w, h, dst, out.stride(p));
+          } else if (!settings.obmc) {
+            predict_rect(p, *hr_refs[b.ref], b.mv, x0, y0, w, h, dst, out.stride(p));
+          }
         }
       }
+      if (settings.obmc) predict_overlapped(p, field, hr_refs, out, row_begin, t + 1 == T ? row_end + 1 : row_end);
     }
-    if (settings.obmc) predict_overlapped(p, field, hr_refs, out);
-  }
+  });
   // 2. Residual: back-projection, or the LR prediction's residual with zero on intra blocks.
   if (projecting()) {
-    project_residual(out);
+    motion::run_threads(T, [&](int t) {
+      for (int p = 0; p < core::kPlaneCount; ++p) {
+        const int lph = residual.plane_height(p);
+        project_residual(out, p, lph * t / T, lph * (t + 1) / T, scratch[t]);
+      }
+    });
   } else {
     for (int p = 0; p < core::kPlaneCount; ++p) {
       const int lbs = p == 0 ? field.block_size : field.block_size / 2;
@@ -401,16 +422,19 @@ void Reconstructor::Impl::reconstruct(core::Frame& out, const motion::MotionFiel
     }
   }
   // 3. Add the up-scaled residual row by row.
-  for (int p = 0; p < core::kPlaneCount; ++p) {
-    const AxisTable& vt = v_table[p];
-    const int hpw = out.plane_width(p);
-    ring_tag.fill(-1);
-    for (int y = 0; y < out.plane_height(p); ++y) {
-      const int16_t* top = ring_row(p, vt.left(y), hpw);
-      const int16_t* bottom = ring_row(p, vt.right(y), hpw);
-      dsp.add_rows(out.row(p, y), top, bottom, vt.weight(y), hpw);
+  motion::run_threads(T, [&](int t) {
+    ThreadScratch& ts = scratch[t];
+    for (int p = 0; p < core::kPlaneCount; ++p) {
+      const AxisTable& vt = v_table[p];
+      const int hpw = out.plane_width(p), hph = out.plane_height(p);
+      ts.ring_tag.fill(-1);
+      for (int y = hph * t / T; y < hph * (t + 1) / T; ++y) {
+        const int16_t* top = ring_row(ts, p, vt.left(y), hpw);
+        const int16_t* bottom = ring_row(ts, p, vt.right(y), hpw);
+        dsp.add_rows(out.row(p, y), top, bottom, vt.weight(y), hpw);
+      }
     }
-  }
+  });
 }
 
 Reconstructor::Reconstructor(const ReuseSettings& settings, int lr_width, int lr_height) {
@@ -421,6 +445,9 @@ Reconstructor::Reconstructor(const ReuseSettings& settings, int lr_width, int lr
   if (lr_width <= 0 || lr_height <= 0) {
     invalid("LR frame size " + size_text(lr_width, lr_height) + " is empty; sizes must be >= 1");
   }
+  if (settings.threads < 1 || settings.threads > 64) {
+    invalid("threads " + std::to_string(settings.threads) + " is out of range; use 1 .. 64");
+  }
   if (!(settings.scene_cut_intra_fraction >= 0.0) || !(settings.scene_cut_sad_ratio >= 0.0)) {
     invalid("scene-cut intra fraction and SAD ratio must be >= 0 (values above 1 disable each test)");
   }
@@ -428,6 +455,8 @@ Reconstructor::Reconstructor(const ReuseSettings& settings, int lr_width, int lr
   ms.block_size = settings.block_size;
   ms.search_range = settings.search_range;
   ms.cpu_level = settings.cpu_level;
+  ms.search = settings.motion_search;
+  ms.threads = settings.threads;
   impl_ = std::make_unique<Impl>(settings, lr_width, lr_height, ms);  // the estimator validates its part
   Impl& m = *impl_;
   const int level = settings.cpu_level < 0 ? motion::host_cpu_level() : settings.cpu_level;
@@ -442,7 +471,11 @@ Reconstructor::Reconstructor(const ReuseSettings& settings, int lr_width, int lr
     m.h_table[p].build(lpw, settings.scale, m.hr[0].plane_width(p), block_mode ? lbs : 0);
     m.v_table[p].build(lph, settings.scale, m.hr[0].plane_height(p), block_mode ? lbs : 0);
   }
-  m.ring.resize(static_cast<size_t>(kRing) * m.hw);
+  m.scratch.resize(static_cast<size_t>(settings.threads));
+  for (Impl::ThreadScratch& ts : m.scratch) {
+    ts.lr_row.resize(static_cast<size_t>(lr_width));
+    ts.ring.resize(static_cast<size_t>(kRing) * m.hw);
+  }
   for (int p = 0; p < core::kPlaneCount; ++p) {
     // Across a region centred on a block corner, the right/bottom block's triangular window rises as
     // (u + 0.5) / hbs: 6-bit, kept in [1, 63] as the blend kernel requires; the left/top block has the rest.
@@ -453,7 +486,6 @@ Reconstructor::Reconstructor(const ReuseSettings& settings, int lr_width, int lr
     }
   }
 
-  m.scratch.resize(lr_width);
   if (m.projecting()) m.down_frame = core::Frame(lr_width, lr_height);
 }
 
@@ -474,7 +506,8 @@ void Reconstructor::reset() {
   impl_->estimator.reset();
 }
 
-const core::Frame& Reconstructor::push(const core::Frame& lr, const core::Frame* hr_anchor) {
+const core::Frame& Reconstructor::push(const core::Frame& lr, const core::Frame* hr_anchor,
+                                       std::span<const motion::MotionVector> candidates) {
   Impl& m = *impl_;
   const ErrorContext where{.frame_index = lr.index};
   if (lr.empty()) {
@@ -491,6 +524,14 @@ const core::Frame& Reconstructor::push(const core::Frame& lr, const core::Frame*
                 "reuse: HR anchor is " + size_text(hr_anchor->width(), hr_anchor->height()) + " but scale " +
                     std::to_string(m.settings.scale) + " x LR " + size_text(m.lw, m.lh) + " is " +
                     size_text(m.hw, m.hh) + "; up-scale anchors by exactly the stream's scale",
+                where);
+  }
+  const size_t block_count = m.estimator.field().blocks.size();
+  if (!candidates.empty() && candidates.size() != block_count) {
+    throw Error(ErrorCode::mismatch,
+                "reuse: " + std::to_string(candidates.size()) + " motion candidates for " +
+                    std::to_string(block_count) + " blocks of " + std::to_string(m.settings.block_size) +
+                    " pixels; give one per block in raster order (motion::block_candidates), or none",
                 where);
   }
   m.stats = FrameStats{};
@@ -521,7 +562,7 @@ const core::Frame& Reconstructor::push(const core::Frame& lr, const core::Frame*
     motion::SearchReference refs[2], down_refs[2];
     const core::Frame* hr_refs[2];
     int count = 0;
-    refs[count] = motion::SearchReference{&m.lr_prev, 0, {}};
+    refs[count] = motion::SearchReference{&m.lr_prev, 0, candidates};
     down_refs[count] = motion::SearchReference{&m.down_prev, 0, {}};
     hr_refs[count++] = &m.hr[m.prev_slot];
     if (m.settings.anchor_reference && m.anchor_slot >= 0 && m.anchor_slot != m.prev_slot) {

@@ -1,14 +1,16 @@
 // ns/reuse: HR frames from HR anchors and the LR stream (NEMO cache decoding, reference §1.3, §7), codec-agnostic.
 // In: LR I420 frames in display order, with the HR anchor (scale x LR) of those that are anchors. Out: HR frames.
 // Kernels: reuse::Dsp (dsp_c.cpp; AVX2 in dsp_avx2.cpp) and motion::interpolate_kernel; tests/check_dsp_test.cpp.
-// Thread-safety: one Reconstructor per stream, not shared. Motion and residual come from ns/motion on LR frames.
+// Thread-safety: one Reconstructor per stream, not shared (settings.threads splits one push()). Motion: ns/motion.
 // Errors: ns::Error invalid_argument (settings, empty frames), mismatch (frame sizes); never fails on content.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "ns/core/frame.h"
+#include "ns/motion/motion.h"
 
 namespace ns::reuse {
 
@@ -54,6 +56,13 @@ struct ReuseSettings {
   double scene_cut_intra_fraction = 0.5;
   double scene_cut_sad_ratio = 0.5;
   int cpu_level = -1;  // -1: motion::host_cpu_level(); 0 forces the C kernels
+  // false: no motion search of our own, only the candidates given to push() (the decoder's vectors) against the
+  // previous frame, the zero vector, and for the anchor the vectors accumulated along the chain
+  // (motion::MotionSettings::search).
+  bool motion_search = true;
+  // Threads for one push() (the caller's plus threads - 1 started per frame): the motion search and the HR build
+  // split by rows; the output is bit-identical for every thread count.
+  int threads = 1;
 };
 
 enum class FrameKind {
@@ -89,7 +98,10 @@ class Reconstructor {
 
   // Returns the HR frame for `lr` (pts and index copied from it), valid until the next push() or reset().
   // hr_anchor: the HR image of this frame when it is an anchor (copied; the caller keeps ownership), else null.
-  const core::Frame& push(const core::Frame& lr, const core::Frame* hr_anchor = nullptr);
+  // candidates: extra motion-search candidates against the previous frame, one per LR block in raster order
+  // (motion::block_candidates() turns the decoder's vectors into them), or empty; a wrong count is a mismatch.
+  const core::Frame& push(const core::Frame& lr, const core::Frame* hr_anchor = nullptr,
+                          std::span<const motion::MotionVector> candidates = {});
   const FrameStats& last_stats() const;
 
   void reset();  // forget every reference (after a seek); the next frame starts a new chain

@@ -117,11 +117,13 @@ void run_training(const TrainCommandOptions& o, sr::Model model, const sr::train
   const auto validation_json = [](const sr::train::Validation& v) {
     return nlohmann::json{{"psnr_db", v.psnr}, {"bicubic_psnr_db", v.bicubic_psnr}, {"gain_db", v.gain()}};
   };
+  std::vector<std::string> held_out;
+  for (const sr::train::ImagePair& p : set.validation) held_out.push_back(p.origin);
   const nlohmann::json report = {{"model", model.desc.name()},
                                  {"out", o.out},
                                  {"data", data},
                                  {"train_images", set.train.size()},
-                                 {"validation_images", set.validation.size()},
+                                 {"validation_images", held_out},
                                  {"first_step", r.first_step},
                                  {"steps", r.steps_done},
                                  {"seconds", r.seconds},

@@ -136,9 +136,9 @@ struct Decoder::Impl {
   ~Impl() { sws_freeContext(scaler); }
 
   // AVMotionVector gives the block's centre (dst) and the displacement motion / motion_scale in pixels.
-  void copy_motion_vectors(const AVFrame& picture) {
+  void copy_motion_vectors(const AVFrame& frame) {
     mvs.clear();
-    const AVFrameSideData* side = av_frame_get_side_data(&picture, AV_FRAME_DATA_MOTION_VECTORS);
+    const AVFrameSideData* side = av_frame_get_side_data(&frame, AV_FRAME_DATA_MOTION_VECTORS);
     if (!side) return;
     const size_t count = side->size / sizeof(AVMotionVector);
     const auto* src = reinterpret_cast<const AVMotionVector*>(side->data);

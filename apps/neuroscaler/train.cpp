@@ -23,9 +23,9 @@ namespace fs = std::filesystem;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   const fs::path trainer = self.parent_path() / "neuroscaler-train";
   if (ec || !fs::exists(trainer, ec)) {
-    throw Error(ErrorCode::unsupported, "train: this build has no trainer (" + trainer.string() +
-                                            " is missing: libtorch was not found); run scripts/setup, which "
-                                            "installs libtorch-dev, and rebuild");
+    throw Error(ErrorCode::unsupported, "train: the trainer program " + trainer.string() +
+                                            " is missing; build it (scripts/build, or the target "
+                                            "neuroscaler-train), which needs libtorch-dev (scripts/setup)");
   }
   std::vector<std::string> argv_strings = {"neuroscaler-train"};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());

@@ -195,5 +195,23 @@ TEST(SrBackend, WholeModelOnARealFrameMatchesRef) {
   }
 }
 
+TEST(SrBackend, ShippedModelsMatchRef) {
+  // The trained models in models/ (real weight statistics, unlike random ones): every backend against ref.
+  for (const char* file : {"edsr_b8_f16_s3_generic.safetensors", "edsr_b8_f32_s3_generic.safetensors"}) {
+    const Model model = load_model(std::string(NS_SOURCE_DIR) + "/models/" + file);
+    const std::vector<float> in = random_input(14, 10, 8);
+    std::unique_ptr<Backend> ref = create_backend("ref", model.desc);
+    ref->prepare(model, {14, 10});
+    const std::vector<float> expected = run_checked(*ref, model, in, 14, 10);
+    for (const BackendEntry& entry : backend_registry()) {
+      if (entry.name == "ref" || !entry.available(Precision::fp32)) continue;
+      std::unique_ptr<Backend> backend = entry.create({.threads = 1, .tile = 0});
+      backend->prepare(model, {14, 10});
+      EXPECT_LE(relative_max_diff(run_checked(*backend, model, in, 14, 10), expected), 1e-4)
+          << entry.name << " " << file;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ns::sr

@@ -41,7 +41,7 @@ core::RgbImage synthetic_rgb(int width, int height, uint32_t seed) {
 ImagePair synthetic_pair(int lr_size, int scale, uint32_t seed) {
   ImagePair pair;
   pair.hr = synthetic_rgb(lr_size * scale, lr_size * scale, seed);
-  pair.lr = sr::train::resize_rgb(pair.hr, lr_size, lr_size, core::ResizeFilter::area);
+  pair.lr = core::resized(pair.hr, lr_size, lr_size, core::ResizeFilter::area);
   pair.origin = "synthetic" + std::to_string(seed);
   return pair;
 }
@@ -89,7 +89,7 @@ TEST(TrainTest, BilinearStartUpscalesBilinearly) {
     ref->run({in.data(), 3, lr.width, lr.height}, {out.data(), 3, scale * lr.width, scale * lr.height});
     core::RgbImage hr;
     ASSERT_TRUE(sr::planar_to_rgb(out.data(), scale * lr.width, scale * lr.height, hr));
-    const core::RgbImage expected = sr::train::resize_rgb(lr, hr.width, hr.height, core::ResizeFilter::bilinear);
+    const core::RgbImage expected = core::resized(lr, hr.width, hr.height, core::ResizeFilter::bilinear);
     // Away from the border (the network pads with zeros, the resizer replicates edges) they agree to rounding.
     int worst = 0;
     for (int y = 2 * scale; y < hr.height - 2 * scale; ++y) {
@@ -122,7 +122,7 @@ TEST(TrainTest, BatchesAreDeterministicAndCutFromThePairs) {
         lr_patch.pixels[3 * i + c] = static_cast<uint8_t>(std::lround(lr1[(n * 3 + c) * patch * patch + i] * 255));
       }
     }
-    const core::RgbImage expected = sr::train::resize_rgb(hr_patch, patch, patch, core::ResizeFilter::area);
+    const core::RgbImage expected = core::resized(hr_patch, patch, patch, core::ResizeFilter::area);
     EXPECT_EQ(expected.pixels, lr_patch.pixels) << "patch " << n;
   }
 }

@@ -1,9 +1,6 @@
-// neuroscaler: one program, one subcommand per job. Only this file prints errors: one line, exit 1.
-#include <cstdio>
-#include <exception>
-
+// neuroscaler: one program, one subcommand per job. Errors are printed by run_app only: one line, exit 1.
 #include "commands.h"
-#include "ns/core/error.h"
+#include "run_app.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -23,16 +20,5 @@ int main(int argc, char** argv) {
   ns::app::register_model(app);
   ns::app::register_train(app);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  } catch (const ns::Error& e) {
-    std::fprintf(stderr, "neuroscaler: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "neuroscaler: unexpected failure: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  return ns::app::run_app(app, argc, argv, "neuroscaler");
 }

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include <CLI/CLI.hpp>
+
+#include "../run_app.h"
 #include "ns/core/error.h"
 #include "ns/core/log.h"
 #include "ns/eval/sample.h"
@@ -259,16 +261,5 @@ int main(int argc, char** argv) {
   app.name("neuroscaler train");
   app.require_subcommand(1);
   ns::app::register_train(app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  } catch (const ns::Error& e) {
-    std::fprintf(stderr, "neuroscaler train: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "neuroscaler train: unexpected failure: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  return ns::app::run_app(app, argc, argv, "neuroscaler train");
 }

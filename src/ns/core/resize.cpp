@@ -338,4 +338,18 @@ Frame resized(const Frame& src, int width, int height, ResizeFilter filter) {
   return dst;
 }
 
+RgbImage resized(const RgbImage& src, int width, int height, ResizeFilter filter) {
+  NS_ASSERT(width > 0 && height > 0);
+  const size_t src_plane = static_cast<size_t>(src.width) * src.height;
+  const size_t dst_plane = static_cast<size_t>(width) * height;
+  std::vector<uint8_t> in(src_plane), out(dst_plane);
+  RgbImage dst(width, height);
+  for (int c = 0; c < 3; ++c) {
+    for (size_t i = 0; i < src_plane; ++i) in[i] = src.pixels[3 * i + c];
+    resize_plane(in.data(), src.width, src.width, src.height, out.data(), width, width, height, filter);
+    for (size_t i = 0; i < dst_plane; ++i) dst.pixels[3 * i + c] = out[i];
+  }
+  return dst;
+}
+
 }  // namespace ns::core

@@ -28,5 +28,7 @@ void resize_plane_ref(const uint8_t* src, int src_stride, int src_width, int src
 // Resizes all three planes of `src` into `dst` (which gives the target size); copies pts and index.
 void resize(const Frame& src, Frame& dst, ResizeFilter filter);
 Frame resized(const Frame& src, int width, int height, ResizeFilter filter);
+// Packed RGB: each channel resized as a plane with resize_plane.
+RgbImage resized(const RgbImage& src, int width, int height, ResizeFilter filter);
 
 }  // namespace ns::core

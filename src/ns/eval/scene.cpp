@@ -110,15 +110,7 @@ Photo prepare_photo(const core::RgbImage& source, const std::string& path, doubl
   const int w = std::max(2, static_cast<int>(std::lround(source.width * factor)));
   const int h = std::max(2, static_cast<int>(std::lround(source.height * factor)));
   photo.prescale = static_cast<double>(w) / source.width;
-  std::vector<uint8_t> in_plane(static_cast<size_t>(source.width) * source.height);
-  std::vector<uint8_t> out_plane(static_cast<size_t>(w) * h);
-  photo.image = core::RgbImage(w, h);
-  for (int c = 0; c < 3; ++c) {
-    for (size_t i = 0; i < in_plane.size(); ++i) in_plane[i] = source.pixels[i * 3 + c];
-    core::resize_plane(in_plane.data(), source.width, source.width, source.height, out_plane.data(), w, w, h,
-                       core::ResizeFilter::bicubic);
-    for (size_t i = 0; i < out_plane.size(); ++i) photo.image.pixels[i * 3 + c] = out_plane[i];
-  }
+  photo.image = core::resized(source, w, h, core::ResizeFilter::bicubic);
   return photo;
 }
 

@@ -8,6 +8,7 @@
 
 #include "ns/core/colour.h"
 #include "ns/core/error.h"
+#include "ns/core/metrics.h"
 #include "ns/eval/sample.h"
 #include "ns/media/image.h"
 #include "ns/media/reader.h"
@@ -16,20 +17,6 @@
 namespace ns::sr::train {
 
 namespace fs = std::filesystem;
-
-core::RgbImage resize_rgb(const core::RgbImage& src, int width, int height, core::ResizeFilter filter) {
-  NS_ASSERT(width > 0 && height > 0);
-  const size_t src_plane = static_cast<size_t>(src.width) * src.height;
-  const size_t dst_plane = static_cast<size_t>(width) * height;
-  std::vector<uint8_t> in(src_plane), out(dst_plane);
-  core::RgbImage dst(width, height);
-  for (int c = 0; c < 3; ++c) {
-    for (size_t i = 0; i < src_plane; ++i) in[i] = src.pixels[3 * i + c];
-    core::resize_plane(in.data(), src.width, src.width, src.height, out.data(), width, width, height, filter);
-    for (size_t i = 0; i < dst_plane; ++i) dst.pixels[3 * i + c] = out[i];
-  }
-  return dst;
-}
 
 core::RgbImage crop_rgb(const core::RgbImage& src, int x, int y, int width, int height) {
   NS_ASSERT(x >= 0 && y >= 0 && x + width <= src.width && y + height <= src.height);
@@ -48,6 +35,15 @@ uint64_t rgb_sse(const core::RgbImage& a, const core::RgbImage& b) {
     sse += static_cast<uint64_t>(d * d);
   }
   return sse;
+}
+
+double bicubic_psnr(const std::vector<ImagePair>& pairs) {
+  uint64_t sse = 0, samples = 0;
+  for (const ImagePair& p : pairs) {
+    sse += rgb_sse(core::resized(p.lr, p.hr.width, p.hr.height, core::ResizeFilter::bicubic), p.hr);
+    samples += p.hr.pixels.size();
+  }
+  return core::psnr_from_sse(sse, samples);
 }
 
 void check_pairs(const std::vector<ImagePair>& pairs, int scale, int patch, const char* what) {
@@ -168,13 +164,13 @@ TrainingSet photo_set(const std::vector<std::string>& photos, const PhotoSetOpti
     core::RgbImage photo = media::load_image(sorted[i]);
     const double shrink = std::min(1.0, static_cast<double>(options.max_side) / std::max(photo.width, photo.height));
     if (shrink < 1) {
-      photo = resize_rgb(photo, std::max(s, static_cast<int>(photo.width * shrink)),
+      photo = core::resized(photo, std::max(s, static_cast<int>(photo.width * shrink)),
                          std::max(s, static_cast<int>(photo.height * shrink)), core::ResizeFilter::area);
     }
     ImagePair pair;
     pair.origin = fs::path(sorted[i]).filename().string();
     pair.hr = crop_rgb(photo, 0, 0, photo.width / s * s, photo.height / s * s);
-    pair.lr = resize_rgb(pair.hr, pair.hr.width / s, pair.hr.height / s, core::ResizeFilter::area);
+    pair.lr = core::resized(pair.hr, pair.hr.width / s, pair.hr.height / s, core::ResizeFilter::area);
     const bool held_out = static_cast<int>(i % options.validation_every) == options.validation_every - 1;
     if (held_out) {
       centre_crop(pair, options.validation_crop, s);

@@ -12,12 +12,12 @@
 
 namespace ns::sr::train {
 
-// Each channel resized as a plane with core::resize_plane.
-core::RgbImage resize_rgb(const core::RgbImage& src, int width, int height, core::ResizeFilter filter);
 // The top-left width x height part.
 core::RgbImage crop_rgb(const core::RgbImage& src, int x, int y, int width, int height);
 // Sum of squared differences over every sample (same sizes, NS_ASSERTed).
 uint64_t rgb_sse(const core::RgbImage& a, const core::RgbImage& b);
+// PSNR of bicubic up-scaling of each LR against its HR, pooled over `pairs` (the validation baseline).
+double bicubic_psnr(const std::vector<ImagePair>& pairs);
 
 // Draws batch `step` of random patches: image i uniformly, then a uniform LR position; lr gets
 // batch x 3 x patch x patch and hr batch x 3 x (scale patch)^2 floats in [0, 1]. Deterministic in (seed, step).

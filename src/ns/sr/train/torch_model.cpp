@@ -130,11 +130,11 @@ std::string torch_version() {
 // Validation
 // ---------------------------------------------------------------------------------------------------------
 
-Validation validate_module(Edsr& module, const std::vector<ImagePair>& pairs, torch::Device device) {
+double model_psnr(Edsr& module, const std::vector<ImagePair>& pairs, torch::Device device) {
   torch::NoGradGuard no_grad;
   const bool was_training = module->is_training();
   module->eval();
-  uint64_t sse = 0, bicubic_sse = 0, samples = 0;
+  uint64_t sse = 0, samples = 0;
   core::RgbImage out;
   for (const ImagePair& p : pairs) {
     const torch::Tensor y = module->forward(rgb_to_tensor(p.lr).to(device)).to(torch::kCPU).contiguous();
@@ -143,11 +143,10 @@ Validation validate_module(Edsr& module, const std::vector<ImagePair>& pairs, to
                                           "; training diverged: lower --learning-rate or resume from a checkpoint");
     }
     sse += rgb_sse(out, p.hr);
-    bicubic_sse += rgb_sse(resize_rgb(p.lr, p.hr.width, p.hr.height, core::ResizeFilter::bicubic), p.hr);
     samples += p.hr.pixels.size();
   }
   if (was_training) module->train();
-  return {core::psnr_from_sse(sse, samples), core::psnr_from_sse(bicubic_sse, samples)};
+  return core::psnr_from_sse(sse, samples);
 }
 
 Validation validate(const Model& model, const std::vector<ImagePair>& pairs, const std::string& device) {
@@ -155,7 +154,7 @@ Validation validate(const Model& model, const std::vector<ImagePair>& pairs, con
   const torch::Device d = resolve_device(device);
   Edsr module = make_module(model);
   module->to(d);
-  return validate_module(module, pairs, d);
+  return {model_psnr(module, pairs, d), bicubic_psnr(pairs)};
 }
 
 // ---------------------------------------------------------------------------------------------------------

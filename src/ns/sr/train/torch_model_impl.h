@@ -47,8 +47,8 @@ Model to_model(Edsr& module);
 // "auto" -> CUDA when available, else CPU; "cuda" without CUDA -> unsupported.
 torch::Device resolve_device(const std::string& name);
 
-// PSNR of the module's output and of bicubic up-scaling on `pairs` (module left in the mode it was in).
-Validation validate_module(Edsr& module, const std::vector<ImagePair>& pairs, torch::Device device);
+// PSNR of the module's output on `pairs` (the module is left in the mode it was in).
+double model_psnr(Edsr& module, const std::vector<ImagePair>& pairs, torch::Device device);
 
 // Packed 8-bit RGB <-> 1 x 3 x H x W float in [0, 1] (host tensors).
 torch::Tensor rgb_to_tensor(const core::RgbImage& image);

@@ -143,7 +143,10 @@ TrainReport train(Model& model, const TrainingSet& set, const TrainOptions& opti
   int64_t step = 0;
   if (options.resume) step = load_checkpoint(options.checkpoint_dir, module, optimizer);
   report.first_step = step;
-  report.initial = validate_module(module, set.validation, device);
+  // The baseline does not change during training: measure it once.
+  const double bicubic = bicubic_psnr(set.validation);
+  const auto validate_now = [&] { return Validation{model_psnr(module, set.validation, device), bicubic}; };
+  report.initial = validate_now();
 
   const int hp = options.patch * set.scale;
   std::vector<float> lr(static_cast<size_t>(options.batch) * 3 * options.patch * options.patch);
@@ -186,9 +189,11 @@ TrainReport train(Model& model, const TrainingSet& set, const TrainOptions& opti
       loss_sum += loss.item<double>();
       ++loss_count;
 
-      const bool validate_now = step % options.validate_every == 0;
-      if (validate_now) p.validation = validate_module(module, set.validation, device);
-      if (validate_now || seconds_since(last_report) > 5 || (first_interval && loss_count == 10)) emit(validate_now);
+      const bool validation_due = step % options.validate_every == 0;
+      if (validation_due) p.validation = validate_now();
+      if (validation_due || seconds_since(last_report) > 5 || (first_interval && loss_count == 10)) {
+        emit(validation_due);
+      }
       if (!options.checkpoint_dir.empty() && step % options.checkpoint_every == 0) {
         save_checkpoint(options.checkpoint_dir, module, optimizer, step, options);
       }
@@ -200,7 +205,7 @@ TrainReport train(Model& model, const TrainingSet& set, const TrainOptions& opti
   report.steps_done = step;
   report.seconds = seconds_since(start);
   report.steps_per_second = (step - report.first_step) / std::max(report.seconds, 1e-9);
-  report.final = validate_module(module, set.validation, device);
+  report.final = validate_now();
   p.validation = report.final;
   emit(true);
   if (!options.checkpoint_dir.empty()) save_checkpoint(options.checkpoint_dir, module, optimizer, step, options);

@@ -13,7 +13,11 @@ void register_sample(CLI::App& app);
 void register_select(CLI::App& app);
 void register_transcode(CLI::App& app);
 void register_upscale(CLI::App& app);
+void register_anchor_codecs(CLI::App& app);
 void register_model(CLI::App& app);
 void register_train(CLI::App& app);
+void register_enhance(CLI::App& app);
+void register_decode(CLI::App& app);
+void register_serve(CLI::App& app);
 
 }  // namespace ns::app

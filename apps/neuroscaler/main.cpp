@@ -15,8 +15,12 @@ int main(int argc, char** argv) {
   ns::app::register_quality(app);
   ns::app::register_reconstruct(app);
   ns::app::register_select(app);
+  ns::app::register_enhance(app);
+  ns::app::register_decode(app);
+  ns::app::register_serve(app);
   ns::app::register_transcode(app);
   ns::app::register_upscale(app);
+  ns::app::register_anchor_codecs(app);
   ns::app::register_model(app);
   ns::app::register_train(app);
 

@@ -1,5 +1,6 @@
 // ns/media internal: FFmpeg error wrapping, owning handles and frame conversion shared by the media
-// files. Never included outside src/ns/media (FFmpeg types stay out of public headers).
+// files, and by src/ns/hybrid (which muxes and demuxes with libavformat). Never included elsewhere (FFmpeg types
+// stay out of public headers).
 #pragma once
 
 extern "C" {
@@ -15,6 +16,7 @@ extern "C" {
 
 #include "ns/core/error.h"
 #include "ns/core/frame.h"
+#include "ns/media/reader.h"
 
 namespace ns::media::detail {
 
@@ -57,6 +59,15 @@ AvPacket make_av_packet();
 
 // Opens an input ("-" means standard input) and finds its stream info.
 FormatInput open_input(const std::string& url);
+
+// The StreamInfo of one stream of an opened input (what Demuxer::info() says of it).
+StreamInfo describe_stream(const AVFormatContext& input, int stream_index, const std::string& url);
+// The codec parameters `info` describes (the reverse of describe_stream, less what only the container knows:
+// frame rate, time base, duration). Throws unsupported for a codec name FFmpeg does not know.
+void codec_parameters_from(const StreamInfo& info, AVCodecParameters& par);
+
+// A copy of a demuxed packet (timestamps in its stream's time base, INT64_MIN for none); `index`: decode order.
+Packet copy_packet(const AVPacket& packet, int64_t index);
 
 // Converts a decoded picture of any pixel format to 8-bit I420, reusing `out` when the size matches.
 // `scaler` caches the swscale context between calls (only used for non-I420 sources).

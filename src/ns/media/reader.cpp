@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "ns/core/log.h"
 #include "ns/media/ffmpeg_impl.h"
 
 extern "C" {
 #include <libavutil/motion_vector.h>
+#include <libavutil/pixdesc.h>
 }
 
 namespace ns::media {
@@ -43,18 +45,35 @@ struct Demuxer::Impl {
   }
 };
 
-Demuxer::Demuxer(const std::string& url) : impl_(std::make_unique<Impl>()) {
-  impl_->input = detail::open_input(url);
-  AVFormatContext* input = impl_->input.get();
-  const int best = av_find_best_stream(input, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
-  if (best < 0) {
-    throw Error(ErrorCode::unsupported, "no video stream in the input; give a video file or URL",
-                ErrorContext{.file = url});
-  }
-  impl_->stream_index = best;
-  const AVStream* stream = input->streams[best];
+namespace detail {
+
+namespace {
+
+// FFmpeg's name of an enum value, or "" for its "unspecified" value (whose name FFmpeg gives as "unknown").
+template <typename Enum>
+std::string known_name(Enum value, Enum unspecified, const char* (*name_of)(Enum)) {
+  const char* name = value == unspecified ? nullptr : name_of(value);
+  return name ? name : "";
+}
+
+// The reverse: the value of an FFmpeg name, `unspecified` for "" or a name FFmpeg does not know.
+template <typename Enum>
+Enum value_of(const std::string& name, Enum unspecified, int (*from_name)(const char*)) {
+  const int value = name.empty() ? -1 : from_name(name.c_str());
+  return value < 0 ? unspecified : static_cast<Enum>(value);
+}
+
+// ffprobe's words for the field order (FFmpeg has no name function for it).
+constexpr std::pair<AVFieldOrder, const char*> kFieldOrders[] = {
+    {AV_FIELD_PROGRESSIVE, "progressive"}, {AV_FIELD_TT, "tt"}, {AV_FIELD_BB, "bb"},
+    {AV_FIELD_TB, "tb"},                   {AV_FIELD_BT, "bt"}};
+
+}  // namespace
+
+StreamInfo describe_stream(const AVFormatContext& input, int stream_index, const std::string& url) {
+  const AVStream* stream = input.streams[stream_index];
   const AVCodecParameters* par = stream->codecpar;
-  StreamInfo& info = impl_->info;
+  StreamInfo info;
   info.url = url;
   info.codec = avcodec_get_name(par->codec_id);
   info.width = par->width;
@@ -65,14 +84,86 @@ Demuxer::Demuxer(const std::string& url) : impl_(std::make_unique<Impl>()) {
   info.frame_count = stream->nb_frames > 0 ? stream->nb_frames : -1;
   if (stream->duration != AV_NOPTS_VALUE) {
     info.duration_s = static_cast<double>(stream->duration) * av_q2d(stream->time_base);
-  } else if (input->duration != AV_NOPTS_VALUE) {
-    info.duration_s = static_cast<double>(input->duration) / AV_TIME_BASE;
+  } else if (input.duration != AV_NOPTS_VALUE) {
+    info.duration_s = static_cast<double>(input.duration) / AV_TIME_BASE;
   }
-  info.bitrate_bps = par->bit_rate > 0 ? par->bit_rate : input->bit_rate;
+  info.bitrate_bps = par->bit_rate > 0 ? par->bit_rate : input.bit_rate;
   if (par->extradata && par->extradata_size > 0) {
     info.extradata.assign(par->extradata, par->extradata + par->extradata_size);
   }
-  if (info.width <= 0 || info.height <= 0) {
+  const char* format = av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format));
+  info.pixel_format = format ? format : "";
+  info.color_range = known_name(par->color_range, AVCOL_RANGE_UNSPECIFIED, av_color_range_name);
+  info.color_primaries = known_name(par->color_primaries, AVCOL_PRI_UNSPECIFIED, av_color_primaries_name);
+  info.color_transfer = known_name(par->color_trc, AVCOL_TRC_UNSPECIFIED, av_color_transfer_name);
+  info.color_space = known_name(par->color_space, AVCOL_SPC_UNSPECIFIED, av_color_space_name);
+  info.chroma_location = known_name(par->chroma_location, AVCHROMA_LOC_UNSPECIFIED, av_chroma_location_name);
+  for (const auto& [order, name] : kFieldOrders) {
+    if (par->field_order == order) info.field_order = name;
+  }
+  info.sample_aspect_ratio = {par->sample_aspect_ratio.num, par->sample_aspect_ratio.den};
+  info.profile = par->profile;
+  info.level = par->level;
+  return info;
+}
+
+void codec_parameters_from(const StreamInfo& info, AVCodecParameters& par) {
+  const AVCodecDescriptor* descriptor = avcodec_descriptor_get_by_name(info.codec.c_str());
+  if (!descriptor || descriptor->type != AVMEDIA_TYPE_VIDEO) {
+    throw Error(ErrorCode::unsupported, "\"" + info.codec + "\" is not a video codec this FFmpeg build knows",
+                ErrorContext{.file = info.url});
+  }
+  par.codec_type = AVMEDIA_TYPE_VIDEO;
+  par.codec_id = descriptor->id;
+  par.width = info.width;
+  par.height = info.height;
+  av_freep(&par.extradata);
+  par.extradata_size = 0;
+  if (!info.extradata.empty()) {
+    par.extradata = static_cast<uint8_t*>(av_mallocz(info.extradata.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+    if (!par.extradata) throw std::bad_alloc();
+    std::memcpy(par.extradata, info.extradata.data(), info.extradata.size());
+    par.extradata_size = static_cast<int>(info.extradata.size());
+  }
+  par.format = info.pixel_format.empty() ? AV_PIX_FMT_NONE : av_get_pix_fmt(info.pixel_format.c_str());
+  par.color_range = value_of(info.color_range, AVCOL_RANGE_UNSPECIFIED, av_color_range_from_name);
+  par.color_primaries = value_of(info.color_primaries, AVCOL_PRI_UNSPECIFIED, av_color_primaries_from_name);
+  par.color_trc = value_of(info.color_transfer, AVCOL_TRC_UNSPECIFIED, av_color_transfer_from_name);
+  par.color_space = value_of(info.color_space, AVCOL_SPC_UNSPECIFIED, av_color_space_from_name);
+  par.chroma_location = value_of(info.chroma_location, AVCHROMA_LOC_UNSPECIFIED, av_chroma_location_from_name);
+  par.field_order = AV_FIELD_UNKNOWN;
+  for (const auto& [order, name] : kFieldOrders) {
+    if (info.field_order == name) par.field_order = order;
+  }
+  par.sample_aspect_ratio = AVRational{info.sample_aspect_ratio.num, info.sample_aspect_ratio.den};
+  par.profile = info.profile;
+  par.level = info.level;
+}
+
+Packet copy_packet(const AVPacket& packet, int64_t index) {
+  Packet out;
+  out.data.assign(packet.data, packet.data + packet.size);
+  out.pts = packet.pts == AV_NOPTS_VALUE ? INT64_MIN : packet.pts;
+  out.dts = packet.dts == AV_NOPTS_VALUE ? INT64_MIN : packet.dts;
+  out.duration = packet.duration;
+  out.key = (packet.flags & AV_PKT_FLAG_KEY) != 0;
+  out.index = index;
+  return out;
+}
+
+}  // namespace detail
+
+Demuxer::Demuxer(const std::string& url) : impl_(std::make_unique<Impl>()) {
+  impl_->input = detail::open_input(url);
+  AVFormatContext* input = impl_->input.get();
+  const int best = av_find_best_stream(input, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  if (best < 0) {
+    throw Error(ErrorCode::unsupported, "no video stream in the input; give a video file or URL",
+                ErrorContext{.file = url});
+  }
+  impl_->stream_index = best;
+  impl_->info = detail::describe_stream(*input, best, url);
+  if (impl_->info.width <= 0 || impl_->info.height <= 0) {
     throw Error(ErrorCode::corrupt, "the video stream has no valid frame size; the file looks damaged",
                 ErrorContext{.file = url});
   }
@@ -111,13 +202,7 @@ std::optional<Packet> Demuxer::read() {
     if (packet->pts != AV_NOPTS_VALUE) {
       impl_->end_pts = std::max(impl_->end_pts, packet->pts + std::max<int64_t>(packet->duration, 0));
     }
-    Packet out;
-    out.data.assign(packet->data, packet->data + packet->size);
-    out.pts = packet->pts == AV_NOPTS_VALUE ? INT64_MIN : packet->pts;
-    out.dts = packet->dts == AV_NOPTS_VALUE ? INT64_MIN : packet->dts;
-    out.duration = packet->duration;
-    out.key = (packet->flags & AV_PKT_FLAG_KEY) != 0;
-    out.index = impl_->next_index++;
+    Packet out = detail::copy_packet(*packet, impl_->next_index++);
     av_packet_unref(packet);
     return out;
   }
@@ -134,6 +219,10 @@ struct Decoder::Impl {
   bool export_mvs = false;
   std::vector<CodedMotionVector> mvs;  // of the last received frame
   ~Impl() { sws_freeContext(scaler); }
+
+  // Finds and opens the decoder of `par`; `time_base`: the packets' unit.
+  void open(const AVCodecParameters& par, AVRational time_base, const std::string& codec_name,
+            const ReaderOptions& options);
 
   // AVMotionVector gives the block's centre (dst) and the displacement motion / motion_scale in pixels.
   void copy_motion_vectors(const AVFrame& frame) {
@@ -164,27 +253,40 @@ struct Decoder::Impl {
   }
 };
 
+void Decoder::Impl::open(const AVCodecParameters& par, AVRational time_base, const std::string& codec_name,
+                         const ReaderOptions& options) {
+  const AVCodec* codec = avcodec_find_decoder(par.codec_id);
+  if (!codec) {
+    throw Error(ErrorCode::unsupported, "no decoder for codec " + codec_name + " in this FFmpeg build",
+                ErrorContext{.file = url});
+  }
+  context.reset(avcodec_alloc_context3(codec));
+  if (!context) throw std::bad_alloc();
+  check_av(avcodec_parameters_to_context(context.get(), &par), url, "copying codec parameters", "");
+  if (time_base.num > 0 && time_base.den > 0) context->pkt_timebase = time_base;
+  context->thread_count = options.threads;
+  AVDictionary* settings = nullptr;
+  if (options.export_motion_vectors) av_dict_set(&settings, "flags2", "+export_mvs", 0);
+  export_mvs = options.export_motion_vectors;
+  const int opened = avcodec_open2(context.get(), codec, &settings);
+  av_dict_free(&settings);
+  check_av(opened, url, "opening the decoder", "the stream's codec parameters look damaged");
+}
+
 Decoder::Decoder(Demuxer& demuxer, const ReaderOptions& options) : impl_(std::make_unique<Impl>()) {
   const StreamInfo& info = demuxer.info();
   impl_->url = info.url;
   const AVStream* stream = demuxer.impl_->input->streams[demuxer.impl_->stream_index];
-  const AVCodec* codec = avcodec_find_decoder(stream->codecpar->codec_id);
-  if (!codec) {
-    throw Error(ErrorCode::unsupported, "no decoder for codec " + info.codec + " in this FFmpeg build",
-                ErrorContext{.file = info.url});
-  }
-  impl_->context.reset(avcodec_alloc_context3(codec));
-  if (!impl_->context) throw std::bad_alloc();
-  AVCodecContext* context = impl_->context.get();
-  check_av(avcodec_parameters_to_context(context, stream->codecpar), info.url, "copying codec parameters", "");
-  context->pkt_timebase = stream->time_base;
-  context->thread_count = options.threads;
-  AVDictionary* settings = nullptr;
-  if (options.export_motion_vectors) av_dict_set(&settings, "flags2", "+export_mvs", 0);
-  impl_->export_mvs = options.export_motion_vectors;
-  const int opened = avcodec_open2(context, codec, &settings);
-  av_dict_free(&settings);
-  check_av(opened, info.url, "opening the decoder", "the stream's codec parameters look damaged");
+  impl_->open(*stream->codecpar, stream->time_base, info.codec, options);
+}
+
+Decoder::Decoder(const StreamInfo& info, const ReaderOptions& options) : impl_(std::make_unique<Impl>()) {
+  impl_->url = info.url;
+  std::unique_ptr<AVCodecParameters, void (*)(AVCodecParameters*)> par(
+      avcodec_parameters_alloc(), [](AVCodecParameters* p) { avcodec_parameters_free(&p); });
+  if (!par) throw std::bad_alloc();
+  detail::codec_parameters_from(info, *par);
+  impl_->open(*par, AVRational{info.time_base.num, info.time_base.den}, info.codec, options);
 }
 
 Decoder::~Decoder() = default;

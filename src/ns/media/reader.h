@@ -32,6 +32,18 @@ struct StreamInfo {
   double duration_s = 0.0;    // 0 if unknown
   int64_t bitrate_bps = 0;    // stream bitrate if known, else the container's
   std::vector<uint8_t> extradata;  // codec configuration (H.264 avcC in MP4/MKV), may be empty
+  // How the samples are coded, in FFmpeg's (ffprobe's) names: "yuv420p"; "tv"; "bt709"; "left"; "progressive".
+  // Empty when the container does not say. A muxer copying the stream needs them (VP9's vpcC, Matroska's Colour).
+  std::string pixel_format;
+  std::string color_range;
+  std::string color_primaries;
+  std::string color_transfer;
+  std::string color_space;
+  std::string chroma_location;
+  std::string field_order;     // "progressive", "tt", "bb", "tb", "bt"
+  Rational sample_aspect_ratio;  // 0/1 if unknown
+  int profile = -99;           // FFmpeg's codec profile and level numbers; -99 if unknown
+  int level = -99;
 };
 
 // One compressed packet of the video stream, bytes copied out of FFmpeg.
@@ -89,6 +101,9 @@ class Demuxer {
 class Decoder {
  public:
   Decoder(Demuxer& demuxer, const ReaderOptions& options = {});
+  // A decoder for packets from elsewhere (e.g. a hybrid stream's LR track), described by `info`: codec, size,
+  // time base, extradata and, for raw video, pixel_format. Throws unsupported for a codec FFmpeg does not know.
+  explicit Decoder(const StreamInfo& info, const ReaderOptions& options = {});
   ~Decoder();
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;

@@ -12,15 +12,12 @@
 #include <vector>
 
 #include "commands.h"
+#include "hr_output.h"
 #include "ns/core/colour.h"
 #include "ns/core/error.h"
-#include "ns/core/metrics.h"
 #include "ns/core/progress.h"
-#include "ns/core/resize.h"
 #include "ns/media/image.h"
 #include "ns/media/reader.h"
-#include "ns/media/writer.h"
-#include "ns/media/y4m.h"
 #include "ns/motion/motion.h"
 #include "ns/reuse/reuse.h"
 #include "ns/sr/sr.h"
@@ -140,7 +137,6 @@ void decoder_candidates(const media::VideoReader& reader, int lr_w, int lr_h, in
 struct Totals {
   int64_t frames = 0;
   int64_t anchors = 0;
-  double psnr = 0, ssim = 0, bicubic_psnr = 0, bicubic_ssim = 0;
   double motion_ms = 0, reconstruct_ms = 0;
 };
 
@@ -194,17 +190,13 @@ void run_reconstruct(const ReconstructOptions& o) {
   media::VideoReader* reference_reader = shared ? source.video() : reference.get();
 
   const media::Rational rate = lr.info().frame_rate.num > 0 ? lr.info().frame_rate : media::Rational{60, 1};
-  std::unique_ptr<media::Y4mWriter> y4m;
-  std::unique_ptr<media::VideoWriter> encoded;
-  if (o.out == "-" || o.out.ends_with(".y4m")) {
-    y4m = std::make_unique<media::Y4mWriter>(o.out, hr_w, hr_h, rate);
-  } else if (!o.out.empty()) {
-    encoded = std::make_unique<media::VideoWriter>(o.out, hr_w, hr_h, rate, media::EncoderSettings::lossless());
-  }
+  std::unique_ptr<HrOutput> output;
+  if (!o.out.empty()) output = std::make_unique<HrOutput>(o.out, hr_w, hr_h, rate);
+  QualityTally quality("reconstruct", o.reference, hr_w, hr_h);
 
   core::Progress progress("reconstruct", o.max_frames > 0 ? o.max_frames : lr.info().frame_count);
   Totals totals;
-  core::Frame lr_frame, reference_frame, bicubic(hr_w, hr_h);
+  core::Frame lr_frame, reference_frame;
   std::vector<motion::CodedBlock> coded;
   std::vector<motion::MotionVector> candidates;
   const auto start = std::chrono::steady_clock::now();
@@ -212,15 +204,7 @@ void run_reconstruct(const ReconstructOptions& o) {
     const int64_t index = totals.frames;
     const core::Frame* truth = nullptr;
     if (reference_reader) {
-      if (!reference_reader->read(reference_frame)) {
-        throw Error(ErrorCode::mismatch, "reconstruct: the reference " + o.reference + " ended at frame " +
-                                             std::to_string(index) + " before the LR video; use --frames N");
-      }
-      if (reference_frame.width() != hr_w || reference_frame.height() != hr_h) {
-        throw Error(ErrorCode::mismatch, "reconstruct: the reference is " + std::to_string(reference_frame.width()) +
-                                             "x" + std::to_string(reference_frame.height()) + ", the output " +
-                                             std::to_string(hr_w) + "x" + std::to_string(hr_h) + "; check --scale");
-      }
+      quality.read_reference(*reference_reader, index, reference_frame);
       truth = &reference_frame;
     }
     const bool is_anchor = anchors.contains(index);
@@ -231,22 +215,12 @@ void run_reconstruct(const ReconstructOptions& o) {
     totals.motion_ms += stats.motion_ms;
     totals.reconstruct_ms += stats.reconstruct_ms;
     totals.anchors += is_anchor ? 1 : 0;
-    if (truth) {
-      const core::FrameQuality q = core::measure_quality(*truth, hr);
-      core::resize(lr_frame, bicubic, core::ResizeFilter::bicubic);
-      const core::FrameQuality b = core::measure_quality(*truth, bicubic);
-      totals.psnr += q.psnr;
-      totals.ssim += q.ssim_y;
-      totals.bicubic_psnr += b.psnr;
-      totals.bicubic_ssim += b.ssim_y;
-    }
-    if (y4m) y4m->write(hr);
-    if (encoded) encoded->write(hr);
+    if (truth) quality.add(*truth, lr_frame, hr);
+    if (output) output->write(hr);
     progress.update(++totals.frames);
   }
   progress.finish();
-  if (y4m) y4m->close();
-  if (encoded) encoded->finish();
+  if (output) output->finish();
   if (totals.frames == 0) throw Error(ErrorCode::corrupt, "reconstruct: the LR video has no frames", {.file = o.lr});
   const double n = static_cast<double>(totals.frames);
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -258,12 +232,7 @@ void run_reconstruct(const ReconstructOptions& o) {
                100.0 * static_cast<double>(totals.anchors) / n, o.motion.c_str(), totals.motion_ms / n,
                totals.reconstruct_ms / n, o.threads,
                totals.anchors > 0 ? source.sr_ms / static_cast<double>(totals.anchors) : 0.0, wall_s);
-  if (reference_reader) {
-    std::printf("frames\tanchors\tpsnr\tssim_y\tbicubic_psnr\tbicubic_ssim_y\tgain_db\n%lld\t%lld\t%.4f\t%.6f\t%.4f\t%.6f\t%.4f\n",
-                static_cast<long long>(totals.frames), static_cast<long long>(totals.anchors), totals.psnr / n,
-                totals.ssim / n, totals.bicubic_psnr / n, totals.bicubic_ssim / n,
-                (totals.psnr - totals.bicubic_psnr) / n);
-  }
+  if (reference_reader) quality.print_tsv(totals.anchors);
 }
 
 }  // namespace

@@ -1,0 +1,153 @@
+// The engine's config file (JSON) and its validation.
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "ns/anchor/anchor.h"
+#include "ns/core/error.h"
+#include "ns/engine/engine.h"
+
+namespace ns::engine {
+
+namespace {
+
+using nlohmann::json;
+
+void check_keys(const json& object, const std::set<std::string>& known, const std::string& where) {
+  if (!object.is_object()) throw Error(ErrorCode::invalid_argument, where + ": expected a JSON object");
+  for (const auto& [key, value] : object.items()) {
+    if (!known.count(key)) {
+      std::string list;
+      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+      throw Error(ErrorCode::invalid_argument, where + ": unknown key \"" + key + "\"; the keys are " + list);
+    }
+  }
+}
+
+template <typename T>
+void read_key(const json& object, const char* key, T& out, const std::string& where) {
+  if (!object.contains(key)) return;
+  try {
+    out = object.at(key).get<T>();
+  } catch (const json::exception&) {
+    throw Error(ErrorCode::invalid_argument,
+                where + ": \"" + key + "\" has the wrong type (" + object.at(key).dump() + ")");
+  }
+}
+
+std::string resolve(const std::string& path, const std::string& base_dir) {
+  if (path.empty() || base_dir.empty() || path.find("://") != std::string::npos) return path;
+  const std::filesystem::path p(path);
+  return p.is_absolute() ? path : (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+StreamConfig parse_stream(const json& object, const std::string& base_dir, const std::string& where) {
+  check_keys(object, {"name", "input", "model", "output", "realtime", "anchor_codec", "anchor_quality"}, where);
+  StreamConfig s;
+  read_key(object, "name", s.name, where);
+  read_key(object, "input", s.input, where);
+  read_key(object, "model", s.model, where);
+  read_key(object, "output", s.output, where);
+  read_key(object, "realtime", s.realtime, where);
+  read_key(object, "anchor_quality", s.anchor_quality, where);
+  std::string codec = imagecodec::codec_name(s.anchor_codec);
+  read_key(object, "anchor_codec", codec, where);
+  s.anchor_codec = imagecodec::parse_codec(codec);
+  s.input = resolve(s.input, base_dir);
+  s.model = resolve(s.model, base_dir);
+  s.output = resolve(s.output, base_dir);
+  return s;
+}
+
+}  // namespace
+
+EngineConfig parse_config(const std::string& json_text, const std::string& base_dir, const std::string& where) {
+  json root;
+  try {
+    root = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    throw Error(ErrorCode::corrupt, where + ": not valid JSON (" + e.what() + "); fix the file");
+  }
+  check_keys(root,
+             {"method", "fraction", "epoch_frames", "fps", "backend", "sr_workers", "sr_threads", "encode_workers",
+              "sr_queue", "encode_queue", "streams"},
+             where);
+  EngineConfig c;
+  read_key(root, "method", c.method, where);
+  read_key(root, "fraction", c.fraction, where);
+  read_key(root, "epoch_frames", c.epoch_frames, where);
+  read_key(root, "fps", c.fps, where);
+  read_key(root, "backend", c.backend, where);
+  read_key(root, "sr_workers", c.sr_workers, where);
+  read_key(root, "sr_threads", c.sr_threads, where);
+  read_key(root, "encode_workers", c.encode_workers, where);
+  read_key(root, "sr_queue", c.sr_queue, where);
+  read_key(root, "encode_queue", c.encode_queue, where);
+  if (root.contains("streams")) {
+    if (!root["streams"].is_array()) throw Error(ErrorCode::invalid_argument, where + ": \"streams\" must be a list");
+    for (size_t i = 0; i < root["streams"].size(); ++i) {
+      c.streams.push_back(parse_stream(root["streams"][i], base_dir, where + ": streams[" + std::to_string(i) + "]"));
+    }
+  }
+  validate(c);
+  return c;
+}
+
+StreamConfig parse_stream_config(const std::string& json_text, const std::string& base_dir, const std::string& where) {
+  json object;
+  try {
+    object = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    throw Error(ErrorCode::invalid_argument, where + ": not valid JSON (" + e.what() + ")");
+  }
+  StreamConfig s = parse_stream(object, base_dir, where);
+  if (s.name.empty() || s.input.empty() || s.model.empty() || s.output.empty()) {
+    throw Error(ErrorCode::invalid_argument, where + ": a stream needs \"name\", \"input\", \"model\" and \"output\"");
+  }
+  return s;
+}
+
+EngineConfig load_config(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw Error(ErrorCode::not_found, "cannot open the config file; check the path", {.file = path});
+  std::ostringstream text;
+  text << file.rdbuf();
+  return parse_config(text.str(), std::filesystem::path(path).parent_path().string(), path);
+}
+
+void validate(const EngineConfig& c) {
+  auto bad = [](const std::string& what) { throw Error(ErrorCode::invalid_argument, "engine config: " + what); };
+  const anchor::Method method = anchor::method_from_name(c.method);
+  if (method == anchor::Method::oracle) bad("method oracle needs the HR reference; the live engine cannot use it");
+  if (!(c.fraction > 0 && c.fraction <= 1)) bad("fraction must be in (0, 1], got " + std::to_string(c.fraction));
+  if (c.epoch_frames < 1) bad("epoch_frames must be at least 1");
+  if (!(c.fps > 0 && c.fps <= 1000)) bad("fps must be in (0, 1000]");
+  if (c.sr_workers < 1 || c.sr_workers > 64) bad("sr_workers must be 1 .. 64");
+  if (c.sr_threads < 0) bad("sr_threads must be >= 0");
+  if (c.encode_workers < 1 || c.encode_workers > 64) bad("encode_workers must be 1 .. 64");
+  if (c.sr_queue < 1 || c.encode_queue < 1) bad("sr_queue and encode_queue must be at least 1");
+  std::set<std::string> names;
+  for (const StreamConfig& s : c.streams) {
+    if (s.name.empty()) bad("a stream has no name");
+    if (!names.insert(s.name).second) bad("two streams are named \"" + s.name + "\"; names must be unique");
+    if (s.input.empty() || s.model.empty() || s.output.empty()) {
+      bad("stream \"" + s.name + "\" needs input, model and output");
+    }
+  }
+}
+
+const char* stream_state_name(StreamState state) {
+  switch (state) {
+    case StreamState::starting: return "starting";
+    case StreamState::running: return "running";
+    case StreamState::finished: return "finished";
+    case StreamState::failed: return "failed";
+    case StreamState::removed: return "removed";
+  }
+  return "?";
+}
+
+}  // namespace ns::engine

@@ -1,0 +1,377 @@
+// The engine: the stream table, the epoch clock that runs the cross-stream scheduler, the SR workers and the anchor
+// encoders, and the drain that finalises every output.
+#include "ns/engine/engine.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+
+#include "ns/anchor/anchor.h"
+#include "ns/core/bounded_queue.h"
+#include "ns/core/error.h"
+#include "ns/core/log.h"
+#include "ns/engine/engine_impl.h"
+
+namespace ns::engine {
+
+using detail::AnchorJob;
+using detail::Clock;
+using detail::Stream;
+
+namespace {
+
+constexpr const char* kLogger = "engine";
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+anchor::SchedulerConfig scheduler_config(const EngineConfig& config) {
+  anchor::SchedulerConfig s;
+  s.method = anchor::method_from_name(config.method);
+  s.fraction = config.fraction;
+  s.epoch_frames = config.epoch_frames;
+  s.fps = config.fps;
+  return s;
+}
+
+}  // namespace
+
+struct Engine::Impl final : detail::Scheduling {
+  explicit Impl(const EngineConfig& c)
+      : config(c),
+        start(Clock::now()),
+        epoch(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.epoch_frames / c.fps))),
+        scheduler(scheduler_config(c)),
+        sr_queue(static_cast<size_t>(c.sr_queue)),
+        encode_queue(static_cast<size_t>(c.encode_queue)) {}
+
+  EngineConfig config;
+  const Clock::time_point start;
+  const Clock::duration epoch;
+
+  std::mutex scheduler_mutex;  // the scheduler, by_scheduler_id and every Stream::pushed_display
+  anchor::Scheduler scheduler;
+  std::map<int, std::shared_ptr<Stream>> by_scheduler_id;
+
+  std::mutex streams_mutex;  // streams (every stream ever added, for stats) and next_id
+  std::vector<std::shared_ptr<Stream>> streams;
+  int next_id = 0;
+
+  core::BoundedQueue<AnchorJob> sr_queue;
+  core::BoundedQueue<AnchorJob> encode_queue;
+  std::vector<std::jthread> sr_workers;
+  std::vector<std::jthread> encoders;
+  std::jthread clock;
+  std::atomic<int64_t> epochs{0};
+
+  std::mutex life_mutex;  // stopping, drained, active_ingests; taken before streams_mutex
+  std::condition_variable ended_cv;
+  int active_ingests = 0;  // ingest threads that have not returned
+  bool stopping = false;
+  bool drained = false;
+  std::mutex drain_mutex;  // one drain at a time
+
+  // detail::Scheduling, called by the ingest threads.
+  void open(Stream& stream, const media::StreamInfo&) override {
+    std::lock_guard lock(scheduler_mutex);
+    stream.scheduler_id = scheduler.add_stream({stream.config.name, 0.0});
+    by_scheduler_id[stream.scheduler_id] = find_by_id(stream.id);
+  }
+  void push(Stream& stream, const std::vector<media::CodedFrame>& coded) override {
+    std::lock_guard lock(scheduler_mutex);
+    if (!scheduler.has_stream(stream.scheduler_id)) return;
+    for (const media::CodedFrame& f : coded) {
+      scheduler.push(stream.scheduler_id, f);
+      if (f.shown) stream.pushed_display = std::max(stream.pushed_display, f.display_index);
+    }
+  }
+
+  std::shared_ptr<Stream> find_by_id(int id) {
+    std::lock_guard lock(streams_mutex);
+    for (const auto& s : streams) {
+      if (s->id == id) return s;
+    }
+    return nullptr;
+  }
+
+  void start_workers() {
+    for (int i = 0; i < config.sr_workers; ++i) sr_workers.emplace_back([this] { sr_loop(); });
+    for (int i = 0; i < config.encode_workers; ++i) encoders.emplace_back([this] { encode_loop(); });
+    clock = std::jthread([this](std::stop_token stop) { clock_loop(stop); });
+  }
+
+  void add_stream(const StreamConfig& sc) {
+    if (sc.name.empty() || sc.input.empty() || sc.model.empty() || sc.output.empty()) {
+      throw Error(ErrorCode::invalid_argument, "engine: a stream needs a name, an input, a model and an output");
+    }
+    auto stream = std::make_shared<Stream>();
+    stream->config = sc;
+    stream->tags = hybrid::HybridTags{.scale = 0,
+                                      .model = {},
+                                      .method = config.method,
+                                      .fraction = config.fraction,
+                                      .anchor_codec = sc.anchor_codec,
+                                      .anchor_quality = sc.anchor_quality > 0 ? sc.anchor_quality
+                                                                              : imagecodec::default_quality(sc.anchor_codec)};
+    stream->coding = imagecodec::EncodeSettings{
+        .codec = sc.anchor_codec, .quality = stream->tags.anchor_quality, .chroma_444 = false, .threads = 1};
+    imagecodec::validate(stream->coding);
+    // Under life_mutex, so that a drain either sees this stream (and joins its thread) or refuses it.
+    std::lock_guard life(life_mutex);
+    if (stopping) throw Error(ErrorCode::invalid_argument, "engine: stopping; no new streams");
+    {
+      std::lock_guard lock(streams_mutex);
+      for (const auto& s : streams) {
+        if (s->config.name == sc.name && (s->state == StreamState::starting || s->state == StreamState::running)) {
+          throw Error(ErrorCode::invalid_argument, "engine: a stream named \"" + sc.name + "\" is running already");
+        }
+      }
+      stream->id = next_id++;
+      streams.push_back(stream);
+    }
+    ++active_ingests;
+    Stream* raw = stream.get();
+    stream->ingest = std::jthread([this, raw](std::stop_token stop) {
+      detail::run_ingest(stop, *raw, *this, config.epoch_frames);
+      {
+        std::lock_guard lock(life_mutex);
+        --active_ingests;
+      }
+      ended_cv.notify_all();
+    });
+  }
+
+  bool remove_stream(const std::string& name) {
+    std::shared_ptr<Stream> stream;
+    {
+      std::lock_guard lock(streams_mutex);
+      for (const auto& s : streams) {
+        if (s->config.name == name && s->state != StreamState::removed) stream = s;
+      }
+    }
+    if (!stream) return false;
+    stream->state = StreamState::removed;
+    stream->ingest.request_stop();
+    log::info(detail::logger_name(*stream), "removed; its queued anchors finish, then its output is finalised");
+    return true;
+  }
+
+  // Every epoch_frames / fps: one selection over every stream (absolute deadlines: no drift).
+  void clock_loop(std::stop_token stop) {
+    Clock::time_point next = start + epoch;
+    std::mutex mutex;
+    std::condition_variable_any tick;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex);
+        tick.wait_until(lock, stop, next, [] { return false; });
+      }
+      if (stop.stop_requested()) return;
+      run_epoch(next + epoch);
+      next += epoch;
+      const Clock::time_point now = Clock::now();
+      if (next < now) {  // an epoch took longer than an epoch: skip the ticks that passed
+        const auto behind = (now - next) / epoch + 1;
+        log::warn(kLogger, "anchor selection fell {} epoch(s) behind; skipping them", static_cast<int64_t>(behind));
+        next += behind * epoch;
+      }
+    }
+  }
+
+  void run_epoch(Clock::time_point deadline) {
+    anchor::EpochResult result;
+    std::vector<std::pair<std::shared_ptr<Stream>, int64_t>> selected_up_to;
+    std::vector<std::shared_ptr<Stream>> leaving;
+    {
+      std::lock_guard lock(scheduler_mutex);
+      result = scheduler.run_epoch();
+      for (auto it = by_scheduler_id.begin(); it != by_scheduler_id.end();) {
+        const std::shared_ptr<Stream>& s = it->second;
+        selected_up_to.emplace_back(s, s->pushed_display);
+        const StreamState state = s->state;
+        if (state != StreamState::running && state != StreamState::starting) {
+          scheduler.remove_stream(it->first);
+          leaving.push_back(s);
+          it = by_scheduler_id.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    ++epochs;
+    const Clock::time_point now = Clock::now();
+    for (const anchor::Anchor& a : result.anchors) {
+      std::shared_ptr<Stream> stream;
+      for (const auto& [s, upto] : selected_up_to) {
+        if (s->scheduler_id == a.stream) stream = s;
+      }
+      if (!stream) continue;
+      ++stream->anchors_selected;
+      core::Frame lr;
+      {
+        std::lock_guard lock(stream->frames_mutex);
+        auto it = stream->pending.find(a.display_index);
+        if (it != stream->pending.end()) {
+          lr = std::move(it->second);
+          stream->pending.erase(it);
+        }
+      }
+      if (lr.empty()) {
+        ++stream->anchors_missed;
+        continue;
+      }
+      stream->add_in_flight();
+      AnchorJob job{stream, stream->next_sequence++, std::move(lr), now, deadline};
+      if (!sr_queue.try_push(job)) {
+        ++stream->anchors_dropped_full;
+        stream->settle(job.sequence, std::nullopt);
+      }
+    }
+    for (const auto& [s, upto] : selected_up_to) {
+      std::lock_guard lock(s->frames_mutex);
+      s->pending.erase(s->pending.begin(), s->pending.upper_bound(upto));
+    }
+    for (const auto& s : leaving) s->close_when_idle();
+    if (!result.anchors.empty()) {
+      log::debug(kLogger, "epoch {}: {} anchors from {} frames", result.index, result.anchors.size(), result.frames);
+    }
+  }
+
+  void sr_loop() {
+    sr::UpscalerOptions options;
+    options.backend = config.backend;
+    options.backend_options.threads = config.sr_threads;
+    // One prepared upscaler per stream: switching streams switches weights without rebuilding anything.
+    std::map<int, std::pair<std::weak_ptr<Stream>, std::unique_ptr<sr::Upscaler>>> upscalers;
+    while (std::optional<AnchorJob> job = sr_queue.pop()) {
+      Stream& stream = *job->stream;
+      if (Clock::now() > job->deadline) {
+        ++stream.anchors_dropped_deadline;
+        stream.settle(job->sequence, std::nullopt);
+        continue;
+      }
+      try {
+        auto& [owner, upscaler] = upscalers[stream.id];
+        if (!upscaler) {
+          owner = job->stream;
+          upscaler = std::make_unique<sr::Upscaler>(*stream.model, stream.lr_width, stream.lr_height, options);
+        }
+        const Clock::time_point begin = Clock::now();
+        core::Frame hr;
+        upscaler->upscale(job->frame, hr);
+        {
+          std::lock_guard lock(stream.stats_mutex);
+          stream.sr_ms.add(ms_since(begin));
+        }
+        job->frame = std::move(hr);
+        const int64_t sequence = job->sequence;
+        if (!encode_queue.push(std::move(*job))) stream.settle(sequence, std::nullopt);
+      } catch (const std::exception& e) {
+        stream.fail(std::string("super-resolution failed: ") + e.what());
+        stream.settle(job->sequence, std::nullopt);
+      }
+      std::erase_if(upscalers, [](const auto& entry) {
+        const std::shared_ptr<Stream> s = entry.second.first.lock();
+        return !s || s->is_closing();
+      });
+    }
+  }
+
+  void encode_loop() {
+    while (std::optional<AnchorJob> job = encode_queue.pop()) {
+      Stream& stream = *job->stream;
+      std::optional<detail::CodedAnchor> coded;
+      try {
+        const Clock::time_point begin = Clock::now();
+        coded = detail::CodedAnchor{job->frame.pts, imagecodec::encode(job->frame, stream.coding), job->selected,
+                                    job->deadline};
+        std::lock_guard lock(stream.stats_mutex);
+        stream.encode_ms.add(ms_since(begin));
+      } catch (const std::exception& e) {
+        stream.fail(std::string("anchor coding failed: ") + e.what());
+      }
+      stream.settle(job->sequence, std::move(coded));
+    }
+  }
+
+  void wait_for_end() {
+    std::unique_lock lock(life_mutex);
+    ended_cv.wait(lock, [&] { return stopping || active_ingests == 0; });
+  }
+
+  void drain(bool stop_inputs) {
+    std::lock_guard drain_lock(drain_mutex);
+    {
+      std::lock_guard lock(life_mutex);
+      if (drained) return;
+      stopping = true;
+      ended_cv.notify_all();
+    }
+    std::vector<std::shared_ptr<Stream>> all;
+    {
+      std::lock_guard lock(streams_mutex);
+      all = streams;
+    }
+    if (stop_inputs) {
+      for (const auto& s : all) s->ingest.request_stop();
+    }
+    for (const auto& s : all) {
+      if (s->ingest.joinable()) s->ingest.join();
+    }
+    clock.request_stop();
+    if (clock.joinable()) clock.join();
+    // A last selection over the frames that arrived since the previous epoch; every stream then leaves.
+    run_epoch(Clock::now() + epoch);  // every input has ended: every stream leaves the scheduler here
+    sr_queue.close();
+    for (auto& w : sr_workers) w.join();
+    encode_queue.close();
+    for (auto& w : encoders) w.join();
+    for (const auto& s : all) {
+      s->close_when_idle();
+      s->finalise();
+    }
+    std::lock_guard lock(life_mutex);
+    drained = true;
+    log::info(kLogger, "stopped after {} epochs; every output finalised", epochs.load());
+  }
+
+  EngineStats stats() {
+    EngineStats s;
+    s.uptime_s = std::chrono::duration<double>(Clock::now() - start).count();
+    s.epochs = epochs;
+    s.sr_queue_depth = static_cast<int64_t>(sr_queue.size());
+    s.encode_queue_depth = static_cast<int64_t>(encode_queue.size());
+    std::lock_guard lock(streams_mutex);
+    for (const auto& stream : streams) s.streams.push_back(stream->stats());
+    return s;
+  }
+};
+
+namespace {
+const EngineConfig& validated(const EngineConfig& config) {
+  validate(config);
+  return config;
+}
+}  // namespace
+
+Engine::Engine(const EngineConfig& config) : impl_(std::make_unique<Impl>(validated(config))) {
+  impl_->start_workers();
+  for (const StreamConfig& s : config.streams) impl_->add_stream(s);
+}
+
+Engine::~Engine() { stop(); }
+
+void Engine::add_stream(const StreamConfig& config) { impl_->add_stream(config); }
+bool Engine::remove_stream(const std::string& name) { return impl_->remove_stream(name); }
+
+void Engine::wait() {
+  impl_->wait_for_end();
+  impl_->drain(false);
+}
+
+void Engine::stop() { impl_->drain(true); }
+
+EngineStats Engine::stats() const { return impl_->stats(); }
+
+}  // namespace ns::engine

@@ -1,0 +1,130 @@
+// ns/engine: the live server (reference §8): many streams at once; every epoch one scheduler picks the anchors of all
+// streams (ns/anchor), a pool of SR workers super-resolves them, a pool of encoders codes them (ns/imagecodec) and
+// each stream's hybrid output (ns/hybrid) gets its LR packets at once and its anchors when they are ready.
+// In: an EngineConfig (streams: input URL or file, model, output), streams added and removed while running.
+// Out: one hybrid .mkv per stream, finalised on stop; EngineStats (JSON, Prometheus text) at any time.
+// Policy when SR falls behind: an anchor still queued at its deadline (the next epoch's selection) is dropped and
+// counted; a full SR queue drops new anchors (counted); the LR stream is never held back. Memory per stream is bounded:
+// the decoded frames of at most kMaxPendingEpochs epochs wait for selection, older ones are released.
+// Thread-safety: every Engine member may be called from any thread. Errors: ns::Error from the constructor and
+// add_stream (invalid_argument: bad config, duplicate name); a stream's own failure (input, model, output) is reported
+// in its stats and log, never thrown, and the other streams go on.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ns/imagecodec/imagecodec.h"
+
+namespace ns::engine {
+
+struct StreamConfig {
+  std::string name;    // unique among the engine's streams; names the stream in stats, logs and errors
+  std::string input;   // a file, or a URL FFmpeg opens (tcp, udp, srt, rtmp, http)
+  std::string model;   // SR model (.safetensors)
+  std::string output;  // hybrid stream (.mkv)
+  bool realtime = true;  // read a file at its frame rate, as a live source would send it; false: as fast as it decodes
+  imagecodec::Codec anchor_codec = imagecodec::Codec::htj2k;
+  double anchor_quality = 0;  // 0: the codec's default
+};
+
+struct EngineConfig {
+  std::string method = "neuroscaler-q";  // anchor selection (anchor::method_from_name); not oracle
+  double fraction = 0.075;               // anchors per displayed frame, all streams together
+  int epoch_frames = 40;                 // epoch length in frames at `fps` (666.7 ms at 60 fps, reference §3.3)
+  double fps = 60;                       // the epoch clock
+  std::string backend = "auto";          // SR backend (ns/sr registry)
+  int sr_workers = 1;                    // SR worker threads
+  int sr_threads = 0;                    // inference threads per SR worker; 0 = the backend's choice
+  int encode_workers = 1;                // anchor image encoder threads
+  int sr_queue = 64;                     // anchors waiting for SR, all streams together
+  int encode_queue = 64;                 // SR images waiting for coding
+  std::vector<StreamConfig> streams;
+};
+
+// The config file is JSON: the EngineConfig fields by name (backend, sr_workers, ...) and "streams": a list of objects
+// with the StreamConfig fields (anchor_codec by name: "htj2k", "j2k", "jpeg"). Unknown keys are errors (a typo must not
+// pass silently). Relative paths of inputs, models and outputs are taken from the config file's folder.
+// ns::Error not_found, corrupt (not JSON), invalid_argument (a bad or unknown key, naming it).
+EngineConfig parse_config(const std::string& json_text, const std::string& base_dir, const std::string& where);
+EngineConfig load_config(const std::string& path);
+// One stream as JSON (the keys of a "streams" entry), e.g. the body of the admin API's POST /streams.
+StreamConfig parse_stream_config(const std::string& json_text, const std::string& base_dir, const std::string& where);
+void validate(const EngineConfig& config);  // ns::Error invalid_argument naming the field
+
+// Latency percentiles of one stage over the latest samples (ms); count is all samples so far.
+struct LatencyStats {
+  int64_t count = 0;
+  double p50 = 0, p95 = 0, p99 = 0, max = 0;
+};
+
+enum class StreamState { starting, running, finished, failed, removed };
+const char* stream_state_name(StreamState state);
+
+struct StreamStats {
+  std::string name;
+  std::string input;
+  std::string output;
+  StreamState state = StreamState::starting;
+  std::string error;               // why it failed (empty otherwise)
+  int64_t frames = 0;              // LR frames decoded
+  double input_fps = 0;            // the stream's frame rate
+  double decode_fps = 0;           // frames decoded per second of wall time since the first frame
+  int64_t anchors_selected = 0;
+  int64_t anchors_written = 0;
+  int64_t anchors_late = 0;           // written, but after their deadline
+  int64_t anchors_dropped_deadline = 0;  // still waiting for SR at their deadline
+  int64_t anchors_dropped_full = 0;   // SR queue full when selected
+  int64_t anchors_missed = 0;         // selected, but the frame was no longer (or not yet) held
+  int64_t lr_bytes = 0;
+  int64_t anchor_bytes = 0;
+  int64_t pending_frames = 0;      // decoded frames waiting for selection
+  LatencyStats decode_ms;          // per frame: packet in to frame out
+  LatencyStats sr_ms;              // per anchor: inference
+  LatencyStats encode_ms;          // per anchor: image coding
+  LatencyStats anchor_ms;          // per anchor: selection to written into the output
+  // Reference §8.10: decode keeps the frame rate (realtime streams), no anchor dropped or late, and the encoders keep
+  // up with inference.
+  bool realtime = true;
+};
+
+struct EngineStats {
+  double uptime_s = 0;
+  int64_t epochs = 0;
+  int64_t sr_queue_depth = 0;
+  int64_t encode_queue_depth = 0;
+  std::vector<StreamStats> streams;
+};
+std::string stats_json(const EngineStats& stats);
+std::string stats_prometheus(const EngineStats& stats);  // Prometheus text exposition format, version 0.0.4
+
+class Engine {
+ public:
+  // Validates the config, starts the epoch clock and the workers, then the config's streams.
+  explicit Engine(const EngineConfig& config);
+  ~Engine();  // stop()
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Starts a stream; it takes part from the next epoch. ns::Error invalid_argument for a bad or duplicate config;
+  // a stream that cannot open its input, model or output fails on its own (stats), it does not throw.
+  void add_stream(const StreamConfig& config);
+  // Stops reading the stream, lets its queued anchors finish and finalises its output. false if unknown.
+  bool remove_stream(const std::string& name);
+
+  // Blocks until every stream has ended (input finished, failed or removed) or stop() was called, then drains: a
+  // last selection over the frames left, every queued anchor coded, every output finalised. Idempotent.
+  void wait();
+  // Stops reading every input and drains as wait() does (call from any thread, e.g. a signal-waiting thread).
+  void stop();
+
+  EngineStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ns::engine

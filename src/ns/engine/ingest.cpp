@@ -1,0 +1,132 @@
+// The ingest thread of one stream: open the input, the model and the hybrid output; then for every packet, at the
+// source's pace: copy it into the output, probe it for the scheduler, decode it and keep the frames for selection.
+#include <algorithm>
+#include <condition_variable>
+#include <optional>
+
+#include "ns/core/error.h"
+#include "ns/core/log.h"
+#include "ns/engine/engine_impl.h"
+
+namespace ns::engine::detail {
+
+namespace {
+
+// Waits until `due` unless a stop is requested first (no polling: the stop token wakes the wait).
+bool pace_until(std::stop_token stop, Clock::time_point due) {
+  std::mutex mutex;
+  std::condition_variable_any wake;
+  std::unique_lock lock(mutex);
+  return !wake.wait_until(lock, stop, due, [] { return false; }) && !stop.stop_requested();
+}
+
+// Real-time replay: packet pts (time base units) to the wall-clock time it is due, from the first packet on.
+class Pacer {
+ public:
+  explicit Pacer(media::Rational time_base) : time_base_(time_base) {}
+  std::optional<Clock::time_point> due(int64_t pts) {
+    if (pts == INT64_MIN) return std::nullopt;
+    if (first_pts_ == INT64_MIN) {
+      first_pts_ = pts;
+      start_ = Clock::now();
+    }
+    const double seconds = static_cast<double>(pts - first_pts_) * time_base_.value();
+    return start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  }
+
+ private:
+  media::Rational time_base_;
+  int64_t first_pts_ = INT64_MIN;
+  Clock::time_point start_;
+};
+
+void keep_frame(Stream& stream, core::Frame& frame, Clock::time_point packet_in, size_t max_pending) {
+  const Clock::time_point now = Clock::now();
+  {
+    std::lock_guard lock(stream.stats_mutex);
+    if (stream.first_frame == Clock::time_point{}) stream.first_frame = now;
+    stream.decode_ms.add(std::chrono::duration<double, std::milli>(now - packet_in).count());
+  }
+  ++stream.frames;
+  std::lock_guard lock(stream.frames_mutex);
+  const int64_t index = frame.index;
+  stream.pending.insert_or_assign(index, std::move(frame));
+  frame = core::Frame();
+  while (stream.pending.size() > max_pending) stream.pending.erase(stream.pending.begin());
+}
+
+void open_stream(Stream& stream, media::Demuxer& demuxer) {
+  const media::StreamInfo& info = demuxer.info();
+  stream.model = std::make_shared<const sr::Model>(sr::load_model(stream.config.model));
+  stream.tags.scale = stream.model->desc.scale;
+  stream.tags.model = stream.model->desc.name();
+  auto writer = std::make_unique<hybrid::HybridWriter>(stream.config.output, info, stream.tags,
+                                                       info.width * stream.tags.scale,
+                                                       info.height * stream.tags.scale);
+  {
+    std::lock_guard lock(stream.writer_mutex);
+    stream.writer = std::move(writer);
+  }
+  stream.lr_width = info.width;
+  stream.lr_height = info.height;
+  stream.fps = info.frame_rate.num > 0 ? info.frame_rate.value() : 60.0;
+}
+
+}  // namespace
+
+void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, int epoch_frames) {
+  const std::string logger = logger_name(stream);
+  try {
+    media::Demuxer demuxer(stream.config.input);
+    media::Decoder decoder(demuxer, media::ReaderOptions{.threads = 1});  // one thread: no frame delay
+    media::BitstreamProbe probe(demuxer.info());
+    open_stream(stream, demuxer);
+    scheduling.open(stream, demuxer.info());
+    stream.opened = true;
+    StreamState expected = StreamState::starting;
+    stream.state.compare_exchange_strong(expected, StreamState::running);
+    log::info(logger, "{}: {} {}x{} at {:.3g} fps, model {}, output {}", stream.config.input, demuxer.info().codec,
+              stream.lr_width, stream.lr_height, stream.fps, stream.tags.model, stream.config.output);
+
+    const size_t max_pending = static_cast<size_t>(kMaxPendingEpochs) * static_cast<size_t>(epoch_frames);
+    Pacer pacer(demuxer.info().time_base);
+    std::vector<media::CodedFrame> coded;
+    core::Frame frame;
+    while (!stop.stop_requested() && stream.state == StreamState::running) {
+      std::optional<media::Packet> packet = demuxer.read();
+      if (!packet) break;
+      if (stream.config.realtime) {
+        const std::optional<Clock::time_point> due = pacer.due(packet->pts);
+        if (due && !pace_until(stop, *due)) break;
+      }
+      const Clock::time_point packet_in = Clock::now();
+      {
+        std::lock_guard lock(stream.writer_mutex);
+        if (stream.writer) stream.writer->write_video(*packet);
+      }
+      stream.lr_bytes += static_cast<int64_t>(packet->data.size());
+      coded.clear();
+      try {
+        probe.probe(*packet, coded);
+      } catch (const Error& e) {
+        log::warn(logger, "{}; the packet is left out of anchor selection", e.what());
+      }
+      decoder.send(*packet);
+      while (decoder.receive(frame)) keep_frame(stream, frame, packet_in, max_pending);
+      scheduling.push(stream, coded);
+    }
+    decoder.flush();
+    const Clock::time_point flushed = Clock::now();
+    while (decoder.receive(frame)) keep_frame(stream, frame, flushed, max_pending);
+    StreamState running = StreamState::running;
+    if (stream.state.compare_exchange_strong(running, StreamState::finished)) {
+      log::info(logger, "input ended after {} frames", stream.frames.load());
+    }
+  } catch (const Error& e) {
+    stream.fail(e.what());
+  } catch (const std::exception& e) {
+    stream.fail(std::string("unexpected failure: ") + e.what());
+  }
+}
+
+}  // namespace ns::engine::detail

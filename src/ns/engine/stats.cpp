@@ -1,0 +1,285 @@
+// Engine statistics: latency windows, per-stream snapshots, JSON and Prometheus text.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "ns/core/error.h"
+#include "ns/core/log.h"
+#include "ns/engine/engine_impl.h"
+
+namespace ns::engine {
+
+namespace detail {
+
+void LatencyWindow::add(double ms) {
+  if (samples_.size() < kSamples) {
+    samples_.push_back(ms);
+  } else {
+    samples_[next_] = ms;
+    next_ = (next_ + 1) % kSamples;
+  }
+  ++count_;
+  max_ = std::max(max_, ms);
+}
+
+LatencyStats LatencyWindow::summary() const {
+  LatencyStats s;
+  s.count = count_;
+  s.max = max_;
+  if (samples_.empty()) return s;
+  std::vector<double> sorted = samples_;
+  std::sort(sorted.begin(), sorted.end());
+  auto at = [&](double q) { return sorted[std::min(sorted.size() - 1, static_cast<size_t>(q * sorted.size()))]; };
+  s.p50 = at(0.50);
+  s.p95 = at(0.95);
+  s.p99 = at(0.99);
+  return s;
+}
+
+std::string logger_name(const Stream& stream) { return "engine.stream." + stream.config.name; }
+
+void Stream::fail(const std::string& message) {
+  {
+    std::lock_guard lock(stats_mutex);
+    if (error.empty()) error = message;
+  }
+  state = StreamState::failed;
+  log::error(logger_name(*this), "{}", message);
+}
+
+void Stream::add_in_flight() {
+  std::lock_guard lock(flight_mutex);
+  ++in_flight;
+}
+
+void Stream::settle(int64_t sequence, std::optional<CodedAnchor> anchor) {
+  std::string failure;
+  {
+    std::lock_guard lock(writer_mutex);
+    settled.emplace(sequence, std::move(anchor));
+    while (!settled.empty() && settled.begin()->first == next_to_write) {
+      const std::optional<CodedAnchor>& a = settled.begin()->second;
+      if (a && writer && failure.empty()) {
+        try {
+          writer->write_anchor(a->pts, a->image);
+          const Clock::time_point now = Clock::now();
+          anchor_bytes += static_cast<int64_t>(a->image.size());
+          ++anchors_written;
+          if (now > a->deadline) ++anchors_late;
+          std::lock_guard stats_lock(stats_mutex);
+          anchor_ms.add(std::chrono::duration<double, std::milli>(now - a->selected).count());
+        } catch (const Error& e) {
+          failure = e.what();
+        }
+      }
+      settled.erase(settled.begin());
+      ++next_to_write;
+    }
+  }
+  if (!failure.empty()) fail(failure);
+  bool finalise_now = false;
+  {
+    std::lock_guard lock(flight_mutex);
+    finalise_now = --in_flight == 0 && closing;
+  }
+  if (finalise_now) finalise();
+}
+
+void Stream::close_when_idle() {
+  bool finalise_now = false;
+  {
+    std::lock_guard lock(flight_mutex);
+    closing = true;
+    finalise_now = in_flight == 0;
+  }
+  if (finalise_now) finalise();
+}
+
+bool Stream::is_closing() {
+  std::lock_guard lock(flight_mutex);
+  return closing;
+}
+
+void Stream::finalise() {
+  std::call_once(finalised, [&] {
+    std::string failure;
+    {
+      std::lock_guard lock(writer_mutex);
+      if (!writer) return;
+      try {
+        writer->finish();
+      } catch (const Error& e) {
+        failure = e.what();
+      }
+      writer.reset();
+    }
+    if (!failure.empty()) {
+      fail(failure);
+      return;
+    }
+    if (frames == 0) {  // stopped before its first frame: a file without a frame helps no viewer
+      std::error_code ignored;
+      std::filesystem::remove(config.output, ignored);
+      log::info(logger_name(*this), "no frames arrived: {} not kept", config.output);
+      return;
+    }
+    log::info(logger_name(*this), "output {} finalised: {} frames, {} anchors", config.output, frames.load(),
+              anchors_written.load());
+  });
+}
+
+StreamStats Stream::stats() const {
+  StreamStats s;
+  s.name = config.name;
+  s.input = config.input;
+  s.output = config.output;
+  s.state = state;
+  s.frames = frames;
+  s.input_fps = opened ? fps : 0.0;
+  s.anchors_selected = anchors_selected;
+  s.anchors_written = anchors_written;
+  s.anchors_late = anchors_late;
+  s.anchors_dropped_deadline = anchors_dropped_deadline;
+  s.anchors_dropped_full = anchors_dropped_full;
+  s.anchors_missed = anchors_missed;
+  s.lr_bytes = lr_bytes;
+  s.anchor_bytes = anchor_bytes;
+  {
+    std::lock_guard lock(stats_mutex);
+    s.error = error;
+    s.decode_ms = decode_ms.summary();
+    s.sr_ms = sr_ms.summary();
+    s.encode_ms = encode_ms.summary();
+    s.anchor_ms = anchor_ms.summary();
+    if (s.frames > 1 && first_frame != Clock::time_point{}) {
+      const double seconds = std::chrono::duration<double>(Clock::now() - first_frame).count();
+      if (seconds > 0) s.decode_fps = static_cast<double>(s.frames - 1) / seconds;
+    }
+  }
+  {
+    std::lock_guard lock(frames_mutex);
+    s.pending_frames = static_cast<int64_t>(pending.size());
+  }
+  const bool decode_ok = !config.realtime || s.frames < 2 * std::max(1.0, s.input_fps) ||
+                         s.state != StreamState::running || s.decode_fps >= 0.98 * s.input_fps;
+  s.realtime = decode_ok && s.anchors_late == 0 && s.anchors_dropped_deadline == 0 && s.anchors_dropped_full == 0 &&
+               s.state != StreamState::failed;
+  return s;
+}
+
+}  // namespace detail
+
+namespace {
+
+nlohmann::ordered_json latency_json(const LatencyStats& l) {
+  return {{"count", l.count}, {"p50", l.p50}, {"p95", l.p95}, {"p99", l.p99}, {"max", l.max}};
+}
+
+}  // namespace
+
+std::string stats_json(const EngineStats& stats) {
+  nlohmann::ordered_json root;
+  root["uptime_s"] = stats.uptime_s;
+  root["epochs"] = stats.epochs;
+  root["sr_queue_depth"] = stats.sr_queue_depth;
+  root["encode_queue_depth"] = stats.encode_queue_depth;
+  root["streams"] = nlohmann::ordered_json::array();
+  for (const StreamStats& s : stats.streams) {
+    nlohmann::ordered_json j;
+    j["name"] = s.name;
+    j["input"] = s.input;
+    j["output"] = s.output;
+    j["state"] = stream_state_name(s.state);
+    if (!s.error.empty()) j["error"] = s.error;
+    j["frames"] = s.frames;
+    j["input_fps"] = s.input_fps;
+    j["decode_fps"] = s.decode_fps;
+    j["anchors"] = {{"selected", s.anchors_selected},         {"written", s.anchors_written},
+                    {"late", s.anchors_late},                 {"dropped_deadline", s.anchors_dropped_deadline},
+                    {"dropped_queue_full", s.anchors_dropped_full}, {"missed", s.anchors_missed}};
+    j["bytes"] = {{"lr", s.lr_bytes}, {"anchors", s.anchor_bytes}};
+    j["pending_frames"] = s.pending_frames;
+    j["latency_ms"] = {{"decode", latency_json(s.decode_ms)},
+                       {"sr", latency_json(s.sr_ms)},
+                       {"encode", latency_json(s.encode_ms)},
+                       {"anchor", latency_json(s.anchor_ms)}};
+    j["realtime"] = s.realtime;
+    root["streams"].push_back(std::move(j));
+  }
+  return root.dump(2);
+}
+
+std::string stats_prometheus(const EngineStats& stats) {
+  std::string out;
+  auto metric = [&](const char* name, const char* type, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  auto value = [&](const char* name, const std::string& labels, double v) {
+    char number[64];
+    std::snprintf(number, sizeof number, "%.6g", v);
+    out += std::string(name) + (labels.empty() ? "" : "{" + labels + "}") + " " + number + "\n";
+  };
+  // Label values escape backslash, quote and newline (the exposition format's rule).
+  auto label = [](const std::string& name) {
+    std::string escaped;
+    for (char c : name) {
+      if (c == '\\' || c == '"') escaped += '\\';
+      escaped += c == '\n' ? std::string("\\n") : std::string(1, c);
+    }
+    return "stream=\"" + escaped + "\"";
+  };
+  metric("neuroscaler_uptime_seconds", "gauge", "Seconds since the engine started.");
+  value("neuroscaler_uptime_seconds", "", stats.uptime_s);
+  metric("neuroscaler_epochs_total", "counter", "Anchor selection epochs run.");
+  value("neuroscaler_epochs_total", "", static_cast<double>(stats.epochs));
+  metric("neuroscaler_queue_depth", "gauge", "Items waiting in the engine's queues.");
+  value("neuroscaler_queue_depth", "queue=\"sr\"", static_cast<double>(stats.sr_queue_depth));
+  value("neuroscaler_queue_depth", "queue=\"encode\"", static_cast<double>(stats.encode_queue_depth));
+  metric("neuroscaler_stream_frames_total", "counter", "LR frames decoded per stream.");
+  for (const auto& s : stats.streams) value("neuroscaler_stream_frames_total", label(s.name), static_cast<double>(s.frames));
+  metric("neuroscaler_stream_decode_fps", "gauge", "Frames decoded per second per stream.");
+  for (const auto& s : stats.streams) value("neuroscaler_stream_decode_fps", label(s.name), s.decode_fps);
+  metric("neuroscaler_stream_anchors_total", "counter", "Anchors per stream by outcome.");
+  for (const auto& s : stats.streams) {
+    const std::string l = label(s.name);
+    value("neuroscaler_stream_anchors_total", l + ",outcome=\"selected\"", static_cast<double>(s.anchors_selected));
+    value("neuroscaler_stream_anchors_total", l + ",outcome=\"written\"", static_cast<double>(s.anchors_written));
+    value("neuroscaler_stream_anchors_total", l + ",outcome=\"late\"", static_cast<double>(s.anchors_late));
+    value("neuroscaler_stream_anchors_total", l + ",outcome=\"dropped_deadline\"",
+          static_cast<double>(s.anchors_dropped_deadline));
+    value("neuroscaler_stream_anchors_total", l + ",outcome=\"dropped_queue_full\"",
+          static_cast<double>(s.anchors_dropped_full));
+    value("neuroscaler_stream_anchors_total", l + ",outcome=\"missed\"", static_cast<double>(s.anchors_missed));
+  }
+  metric("neuroscaler_stream_deadline_misses_total", "counter", "Anchors dropped at or written after their deadline.");
+  for (const auto& s : stats.streams) {
+    value("neuroscaler_stream_deadline_misses_total", label(s.name),
+          static_cast<double>(s.anchors_late + s.anchors_dropped_deadline));
+  }
+  metric("neuroscaler_stream_pending_frames", "gauge", "Decoded frames waiting for anchor selection.");
+  for (const auto& s : stats.streams) {
+    value("neuroscaler_stream_pending_frames", label(s.name), static_cast<double>(s.pending_frames));
+  }
+  metric("neuroscaler_stream_latency_ms", "gauge", "Per-stage latency percentiles over the latest samples.");
+  for (const auto& s : stats.streams) {
+    const std::pair<const char*, const LatencyStats*> stages[] = {
+        {"decode", &s.decode_ms}, {"sr", &s.sr_ms}, {"encode", &s.encode_ms}, {"anchor", &s.anchor_ms}};
+    for (const auto& [stage, l] : stages) {
+      for (const auto& [q, v] : {std::pair{"0.5", l->p50}, std::pair{"0.95", l->p95}, std::pair{"0.99", l->p99}}) {
+        value("neuroscaler_stream_latency_ms", label(s.name) + ",stage=\"" + stage + "\",quantile=\"" + q + "\"", v);
+      }
+    }
+  }
+  metric("neuroscaler_stream_realtime", "gauge", "1 while the stream meets the real-time criteria (reference 8.10).");
+  for (const auto& s : stats.streams) value("neuroscaler_stream_realtime", label(s.name), s.realtime ? 1.0 : 0.0);
+  metric("neuroscaler_stream_up", "gauge", "1 while the stream is starting or running.");
+  for (const auto& s : stats.streams) {
+    value("neuroscaler_stream_up", label(s.name),
+          s.state == StreamState::starting || s.state == StreamState::running ? 1.0 : 0.0);
+  }
+  return out;
+}
+
+}  // namespace ns::engine

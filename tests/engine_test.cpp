@@ -1,0 +1,236 @@
+// The live engine: config parsing refuses what it does not know; several streams run at once and their hybrid outputs
+// decode with every frame and the anchors the stats count; a missing input, a missing model and an unwritable output
+// fail their own stream only; stop() finalises every output; stats come as JSON and Prometheus text.
+// Also run under ThreadSanitizer in CI (scripts/test).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "ns/core/resize.h"
+#include "ns/engine/engine.h"
+#include "ns/hybrid/hybrid.h"
+#include "ns/media/writer.h"
+#include "ns/sr/sr.h"
+#include "support/fixtures.h"
+
+namespace ns {
+namespace {
+
+constexpr int kFrames = 48;
+
+void write_inputs(const test::TempDir& dir) {
+  for (int s = 0; s < 2; ++s) {
+    media::VideoWriter lr(dir.file("in" + std::to_string(s) + ".webm"), 64, 36, {60, 1},
+                          media::EncoderSettings::streamer_vp9(64, 36, 200));
+    for (int i = 0; i < kFrames; ++i) lr.write(test::synthetic_frame(64, 36, i, 3 + s));
+    lr.finish();
+  }
+  sr::save_model(sr::random_model(sr::ModelDesc{.blocks = 1, .channels = 4, .scale = 3}, 7), dir.file("m.safetensors"));
+}
+
+engine::StreamConfig stream(const test::TempDir& dir, const std::string& name, const std::string& input,
+                            bool realtime = false) {
+  return engine::StreamConfig{.name = name,
+                              .input = dir.file(input),
+                              .model = dir.file("m.safetensors"),
+                              .output = dir.file(name + ".mkv"),
+                              .realtime = realtime};
+}
+
+engine::EngineConfig small_config() {
+  engine::EngineConfig config;
+  config.fraction = 0.1;
+  config.epoch_frames = 8;
+  config.fps = 60;
+  config.backend = "ref";
+  config.sr_threads = 1;
+  config.sr_workers = 2;  // anchors finish out of order: the output must still get them in order
+  config.encode_workers = 2;
+  return config;
+}
+
+struct Decoded {
+  int64_t frames = 0;
+  int64_t anchors = 0;
+};
+
+Decoded decode_hybrid(const std::string& path) {
+  hybrid::HybridReader reader(path);
+  Decoded d;
+  core::Frame lr, anchor;
+  bool has_anchor = false;
+  while (reader.read(lr, anchor, has_anchor)) {
+    ++d.frames;
+    d.anchors += has_anchor ? 1 : 0;
+  }
+  return d;
+}
+
+// Waits (up to 20 s) until `name` has decoded at least `frames` frames; the engine offers no event for it, so the
+// test looks every few milliseconds.
+void wait_for_frames(const engine::Engine& engine, const std::string& name, int64_t frames) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < give_up) {
+    for (const auto& s : engine.stats().streams) {
+      if (s.name == name && s.frames >= frames) return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  FAIL() << name << " did not reach " << frames << " frames";
+}
+
+const engine::StreamStats& find(const engine::EngineStats& stats, const std::string& name) {
+  for (const auto& s : stats.streams) {
+    if (s.name == name) return s;
+  }
+  ADD_FAILURE() << "no stream " << name;
+  return stats.streams.front();
+}
+
+TEST(EngineConfig, ParsesAndResolvesRelativePaths) {
+  const engine::EngineConfig c = engine::parse_config(
+      R"({"fraction": 0.05, "sr_workers": 2, "streams": [{"name": "cam1", "input": "a.webm", "model": "/m/x.safetensors",
+          "output": "out/cam1.mkv", "realtime": false, "anchor_codec": "jpeg", "anchor_quality": 90},
+          {"name": "cam2", "input": "srt://127.0.0.1:9000", "model": "m.safetensors", "output": "cam2.mkv"}]})",
+      "/srv/ns", "test.json");
+  EXPECT_DOUBLE_EQ(c.fraction, 0.05);
+  EXPECT_EQ(c.sr_workers, 2);
+  ASSERT_EQ(c.streams.size(), 2u);
+  EXPECT_EQ(c.streams[0].input, "/srv/ns/a.webm");
+  EXPECT_EQ(c.streams[0].model, "/m/x.safetensors");
+  EXPECT_EQ(c.streams[0].output, "/srv/ns/out/cam1.mkv");
+  EXPECT_FALSE(c.streams[0].realtime);
+  EXPECT_EQ(c.streams[0].anchor_codec, imagecodec::Codec::jpeg);
+  EXPECT_EQ(c.streams[1].input, "srt://127.0.0.1:9000");  // URLs are left alone
+  EXPECT_TRUE(c.streams[1].realtime);
+}
+
+TEST(EngineConfig, RefusesUnknownKeysBadValuesAndDuplicates) {
+  EXPECT_EQ(test::error_code_of([] { engine::parse_config(R"({"fraktion": 0.1})", "", "c.json"); }),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([] { engine::parse_config(R"({"fraction": "high"})", "", "c.json"); }),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([] { engine::parse_config(R"({"fraction": 0})", "", "c.json"); }),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([] { engine::parse_config(R"({"method": "oracle"})", "", "c.json"); }),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([] { engine::parse_config("{\"streams\": [", "", "c.json"); }), ErrorCode::corrupt);
+  EXPECT_EQ(test::error_code_of([] {
+              engine::parse_config(R"({"streams": [{"name": "a", "input": "i", "model": "m", "output": "o"},
+                                                   {"name": "a", "input": "i", "model": "m", "output": "p"}]})",
+                                   "", "c.json");
+            }),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([] {
+              engine::parse_config(R"({"streams": [{"name": "a", "input": "i", "model": "m"}]})", "", "c.json");
+            }),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([] { engine::load_config("/no/such/config.json"); }), ErrorCode::not_found);
+}
+
+// Two good streams and three bad ones at once: the good outputs carry every frame and every written anchor, the bad
+// streams fail with their reason and the others never notice.
+TEST(Engine, ManyStreamsOneFaultyEach) {
+  test::TempDir dir;
+  write_inputs(dir);
+  test::truncate_copy(dir.file("in0.webm"), dir.file("cut.webm"), 200);
+  engine::EngineConfig config = small_config();
+  config.streams = {stream(dir, "a", "in0.webm"), stream(dir, "b", "in1.webm"), stream(dir, "missing", "nope.webm"),
+                    stream(dir, "broken", "cut.webm")};
+  engine::StreamConfig no_model = stream(dir, "nomodel", "in0.webm");
+  no_model.model = dir.file("none.safetensors");
+  config.streams.push_back(no_model);
+  engine::StreamConfig no_output = stream(dir, "nooutput", "in1.webm");
+  no_output.output = dir.file("no/such/dir/out.mkv");
+  config.streams.push_back(no_output);
+
+  engine::Engine engine(config);
+  engine.wait();
+  const engine::EngineStats stats = engine.stats();
+  ASSERT_EQ(stats.streams.size(), 6u);
+  for (const std::string name : {"a", "b"}) {
+    SCOPED_TRACE(name);
+    const engine::StreamStats& s = find(stats, name);
+    EXPECT_EQ(s.state, engine::StreamState::finished) << s.error;
+    EXPECT_EQ(s.frames, kFrames);
+    EXPECT_GT(s.anchors_selected, 0);
+    EXPECT_EQ(s.anchors_written + s.anchors_dropped_deadline + s.anchors_dropped_full + s.anchors_missed,
+              s.anchors_selected);
+    const Decoded d = decode_hybrid(dir.file(name + ".mkv"));
+    EXPECT_EQ(d.frames, kFrames);
+    EXPECT_EQ(d.anchors, s.anchors_written);
+    EXPECT_EQ(s.pending_frames, 0);
+  }
+  EXPECT_EQ(find(stats, "missing").state, engine::StreamState::failed);
+  EXPECT_NE(find(stats, "missing").error.find("nope.webm"), std::string::npos) << find(stats, "missing").error;
+  EXPECT_EQ(find(stats, "nomodel").state, engine::StreamState::failed);
+  EXPECT_NE(find(stats, "nomodel").error.find("none.safetensors"), std::string::npos);
+  EXPECT_EQ(find(stats, "nooutput").state, engine::StreamState::failed);
+  EXPECT_NE(find(stats, "nooutput").error.find("out.mkv"), std::string::npos);
+  // The cut input either fails or ends early; either way it did not take the others down (checked above).
+  const engine::StreamStats& broken = find(stats, "broken");
+  EXPECT_TRUE(broken.state == engine::StreamState::failed || broken.frames < kFrames);
+
+  const nlohmann::json json = nlohmann::json::parse(engine::stats_json(stats));
+  EXPECT_EQ(json["streams"].size(), 6u);
+  EXPECT_EQ(json["streams"][0]["name"], "a");
+  const std::string metrics = engine::stats_prometheus(stats);
+  EXPECT_NE(metrics.find("neuroscaler_stream_frames_total{stream=\"a\"} " + std::to_string(kFrames)), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("neuroscaler_stream_up{stream=\"missing\"} 0"), std::string::npos);
+}
+
+// stop() while real-time inputs are still playing: every output is finalised and decodes (a prefix of the input).
+TEST(Engine, StopFinalisesEveryOutput) {
+  test::TempDir dir;
+  write_inputs(dir);
+  engine::EngineConfig config = small_config();
+  config.streams = {stream(dir, "a", "in0.webm", true), stream(dir, "b", "in1.webm", true)};
+  engine::Engine engine(config);
+  wait_for_frames(engine, "a", 10);
+  engine.stop();
+  engine.stop();  // idempotent
+  const engine::EngineStats stats = engine.stats();
+  const engine::StreamStats& a = find(stats, "a");
+  EXPECT_EQ(a.state, engine::StreamState::finished) << a.error;
+  EXPECT_GE(a.frames, 10);
+  EXPECT_LT(a.frames, kFrames);  // stopped at about frame 10 of a 0.8 s real-time input
+  const Decoded d = decode_hybrid(dir.file("a.mkv"));
+  EXPECT_EQ(d.frames, a.frames);
+  EXPECT_EQ(d.anchors, a.anchors_written);
+  // A stream stopped before its first frame keeps no output.
+  if (find(stats, "b").frames == 0) {
+    EXPECT_FALSE(std::filesystem::exists(dir.file("b.mkv")));
+  }
+  EXPECT_EQ(test::error_code_of([&] { engine.add_stream(stream(dir, "c", "in0.webm")); }),
+            ErrorCode::invalid_argument);
+}
+
+TEST(Engine, AddAndRemoveWhileRunning) {
+  test::TempDir dir;
+  write_inputs(dir);
+  engine::EngineConfig config = small_config();
+  config.streams = {stream(dir, "a", "in0.webm", true)};
+  engine::Engine engine(config);
+  wait_for_frames(engine, "a", 5);
+  engine.add_stream(stream(dir, "b", "in1.webm"));
+  EXPECT_EQ(test::error_code_of([&] { engine.add_stream(stream(dir, "a", "in1.webm")); }),
+            ErrorCode::invalid_argument);  // name in use
+  EXPECT_TRUE(engine.remove_stream("a"));
+  EXPECT_FALSE(engine.remove_stream("zzz"));
+  engine.wait();
+  const engine::EngineStats stats = engine.stats();
+  EXPECT_EQ(find(stats, "a").state, engine::StreamState::removed);
+  EXPECT_EQ(find(stats, "b").state, engine::StreamState::finished);
+  EXPECT_EQ(decode_hybrid(dir.file("b.mkv")).frames, kFrames);
+  const Decoded a = decode_hybrid(dir.file("a.mkv"));
+  EXPECT_GE(a.frames, 5);
+  EXPECT_LT(a.frames, kFrames);
+}
+
+}  // namespace
+}  // namespace ns

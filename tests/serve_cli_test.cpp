@@ -1,0 +1,170 @@
+// neuroscaler serve, end to end on loopback: several streams (one faulty) from a config file, the admin API answers
+// stats, metrics, adds and removes streams, and SIGTERM finalises every output, which then decodes.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "ns/hybrid/hybrid.h"
+#include "ns/media/writer.h"
+#include "ns/sr/sr.h"
+#include "support/fixtures.h"
+
+extern char** environ;
+
+namespace ns {
+namespace {
+
+// A port that was free a moment ago (bound to 0, read back, closed).
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// The neuroscaler program running in the background, stdout and stderr into files.
+class Background {
+ public:
+  Background(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+    std::vector<std::string> argv_strings{NS_CLI_PATH};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_strings) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    EXPECT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Background() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  int terminate_and_wait() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream file(path);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+int64_t hybrid_frames(const std::string& path) {
+  hybrid::HybridReader reader(path);
+  core::Frame lr, anchor;
+  bool has_anchor = false;
+  int64_t frames = 0;
+  while (reader.read(lr, anchor, has_anchor)) ++frames;
+  return frames;
+}
+
+TEST(ServeCli, StreamsAdminApiAndShutdown) {
+  test::TempDir dir;
+  constexpr int kFrames = 600;  // 10 s at 60 fps: still playing when the test ends the server
+  media::VideoWriter lr(dir.file("in.webm"), 64, 36, {60, 1}, media::EncoderSettings::streamer_vp9(64, 36, 200));
+  for (int i = 0; i < kFrames; ++i) lr.write(test::synthetic_frame(64, 36, i, 5));
+  lr.finish();
+  sr::save_model(sr::random_model(sr::ModelDesc{.blocks = 1, .channels = 4, .scale = 3}, 7), dir.file("m.safetensors"));
+  std::ofstream(dir.file("config.json")) << R"({
+    "fraction": 0.1, "epoch_frames": 12, "backend": "ref", "sr_threads": 1,
+    "streams": [
+      {"name": "a", "input": "in.webm", "model": "m.safetensors", "output": "a.mkv"},
+      {"name": "b", "input": "in.webm", "model": "m.safetensors", "output": "b.mkv", "anchor_codec": "jpeg"},
+      {"name": "bad", "input": "missing.webm", "model": "m.safetensors", "output": "bad.mkv"}
+    ]})";
+
+  const int port = free_port();
+  Background server({"serve", "--config", dir.file("config.json"), "--admin", "127.0.0.1:" + std::to_string(port),
+                     "--stats-every", "0.2"},
+                    dir.file("out.json"), dir.file("err.txt"));
+  httplib::Client client("127.0.0.1", port);
+  // Wait (up to 20 s) until the server answers and stream a has frames: there is no event to wait on from outside.
+  nlohmann::json stats;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    if (auto response = client.Get("/stats"); response && response->status == 200) {
+      stats = nlohmann::json::parse(response->body);
+      if (stats["streams"].size() == 3 && stats["streams"][0]["frames"].get<int64_t>() > 30) break;
+    }
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << read_file(dir.file("err.txt"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(stats["streams"][0]["state"], "running");
+  EXPECT_EQ(stats["streams"][2]["state"], "failed");
+  EXPECT_NE(stats["streams"][2]["error"].get<std::string>().find("missing.webm"), std::string::npos);
+
+  const auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("neuroscaler_stream_frames_total{stream=\"a\"}"), std::string::npos);
+  EXPECT_NE(metrics->body.find("neuroscaler_stream_up{stream=\"bad\"} 0"), std::string::npos);
+
+  const auto added = client.Post("/streams",
+                                 R"({"name": "c", "input": "in.webm", "model": "m.safetensors", "output": "c.mkv"})",
+                                 "application/json");
+  ASSERT_TRUE(added);
+  EXPECT_EQ(added->status, 201) << added->body;
+  const auto duplicate = client.Post(
+      "/streams", R"({"name": "a", "input": "in.webm", "model": "m.safetensors", "output": "x.mkv"})", "application/json");
+  ASSERT_TRUE(duplicate);
+  EXPECT_EQ(duplicate->status, 400);
+  const auto typo = client.Post("/streams", R"({"nam": "d"})", "application/json");
+  ASSERT_TRUE(typo);
+  EXPECT_EQ(typo->status, 400);
+  EXPECT_NE(typo->body.find("nam"), std::string::npos);
+  const auto removed = client.Delete("/streams/b");
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(removed->status, 204);
+  const auto unknown = client.Delete("/streams/zzz");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+
+  EXPECT_EQ(server.terminate_and_wait(), 0) << read_file(dir.file("err.txt"));
+  const nlohmann::json final_stats = nlohmann::json::parse(read_file(dir.file("out.json")));
+  ASSERT_EQ(final_stats["streams"].size(), 4u);
+  for (const auto& s : final_stats["streams"]) {
+    const std::string name = s["name"];
+    SCOPED_TRACE(name);
+    if (name == "bad") continue;
+    EXPECT_EQ(s["state"], name == "b" ? "removed" : "finished");
+    const int64_t frames = s["frames"];
+    EXPECT_LT(frames, kFrames);  // stopped while playing
+    if (frames > 0) {
+      EXPECT_EQ(hybrid_frames(dir.file(name + ".mkv")), frames);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ns

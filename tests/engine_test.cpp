@@ -59,7 +59,8 @@ struct Decoded {
 };
 
 Decoded decode_hybrid(const std::string& path) {
-  hybrid::HybridReader reader(path);
+  // One decoder thread: FFmpeg's frame threads synchronise inside libavcodec, where ThreadSanitizer cannot see it.
+  hybrid::HybridReader reader(path, media::ReaderOptions{.threads = 1});
   Decoded d;
   core::Frame lr, anchor;
   bool has_anchor = false;

@@ -2,10 +2,17 @@
 // decode with every frame and the anchors the stats count; a missing input, a missing model and an unwritable output
 // fail their own stream only; stop() finalises every output; stats come as JSON and Prometheus text.
 // Also run under ThreadSanitizer in CI (scripts/test).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <thread>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -209,6 +216,58 @@ TEST(Engine, StopFinalisesEveryOutput) {
   }
   EXPECT_EQ(test::error_code_of([&] { engine.add_stream(stream(dir, "c", "in0.webm")); }),
             ErrorCode::invalid_argument);
+}
+
+// A live source on loopback that sends the start of a stream and then nothing: after the stall timeout that stream
+// fails as stalled, while a file stream beside it finishes untouched.
+TEST(Engine, StalledLiveSourceFailsAlone) {
+  test::TempDir dir;
+  write_inputs(dir);
+  std::ifstream file(dir.file("in0.webm"), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  socklen_t length = sizeof address;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  const int port = ntohs(address.sin_port);
+  std::mutex mutex;
+  std::condition_variable finished;
+  bool done = false;
+  std::thread source([&] {
+    const int client = accept(listener, nullptr, nullptr);
+    if (client < 0) return;
+    const size_t half = bytes.size() / 2;
+    EXPECT_EQ(write(client, bytes.data(), half), static_cast<ssize_t>(half));
+    std::unique_lock lock(mutex);  // then silence, the connection open, until the test is over
+    finished.wait(lock, [&] { return done; });
+    close(client);
+  });
+
+  engine::EngineConfig config = small_config();
+  config.stall_timeout_s = 0.5;
+  engine::StreamConfig live = stream(dir, "live", "in0.webm");
+  live.input = "tcp://127.0.0.1:" + std::to_string(port);
+  config.streams = {live, stream(dir, "file", "in1.webm")};
+  engine::Engine engine(config);
+  engine.wait();
+  {
+    std::lock_guard lock(mutex);
+    done = true;
+  }
+  finished.notify_all();
+  source.join();
+  close(listener);
+
+  const engine::EngineStats stats = engine.stats();
+  EXPECT_EQ(find(stats, "live").state, engine::StreamState::failed);
+  EXPECT_NE(find(stats, "live").error.find("stall"), std::string::npos) << find(stats, "live").error;
+  EXPECT_EQ(find(stats, "file").state, engine::StreamState::finished) << find(stats, "file").error;
+  EXPECT_EQ(decode_hybrid(dir.file("file.mkv")).frames, kFrames);
 }
 
 TEST(Engine, AddAndRemoveWhileRunning) {

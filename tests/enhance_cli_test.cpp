@@ -46,14 +46,6 @@ nlohmann::json read_json(const std::string& path) {
   return nlohmann::json::parse(file);
 }
 
-std::vector<core::Frame> read_all(const std::string& path) {
-  media::VideoReader reader(path);
-  std::vector<core::Frame> frames;
-  core::Frame frame;
-  while (reader.read(frame)) frames.push_back(frame.clone());
-  return frames;
-}
-
 TEST(EnhanceCli, DecodeEqualsInMemoryReconstruction) {
   test::TempDir dir;
   write_fixtures(dir);
@@ -74,7 +66,7 @@ TEST(EnhanceCli, DecodeEqualsInMemoryReconstruction) {
     const test::CliResult decoded = test::run_cli({"decode", "--in", dir.file("h.mkv"), "--out",
                                                    dir.file("hr.y4m"), "--reference", dir.file("hr.mkv")});
     ASSERT_EQ(decoded.exit_code, 0) << decoded.err;
-    const std::vector<core::Frame> viewer = read_all(dir.file("hr.y4m"));
+    const std::vector<core::Frame> viewer = test::read_all_frames(dir.file("hr.y4m"));
     ASSERT_EQ(viewer.size(), static_cast<size_t>(kFrames));
 
     // In memory, independently of the hybrid file: SR of the anchor frames the file names, coded and decoded as the
@@ -96,7 +88,7 @@ TEST(EnhanceCli, DecodeEqualsInMemoryReconstruction) {
     sr::Upscaler upscaler(sr::load_model(dir.file("m.safetensors")), 64, 36, sr_options);
     reuse::Reconstructor memory(reuse::ReuseSettings{.scale = 3}, 64, 36);
     media::VideoReader lr_reader(dir.file("lr.webm"));
-    const std::vector<core::Frame> reference = read_all(dir.file("hr.mkv"));
+    const std::vector<core::Frame> reference = test::read_all_frames(dir.file("hr.mkv"));
     core::Frame lr, sr_frame, coded;
     double psnr_viewer = 0, psnr_memory = 0;
     int identical = 0;
@@ -147,7 +139,7 @@ TEST(EnhanceCli, BaselinesWriteHrVideo) {
     media::VideoReader out(dir.file("hr.webm"));
     EXPECT_EQ(out.info().codec, "vp9");
     EXPECT_EQ(out.info().width, 192);
-    EXPECT_EQ(read_all(dir.file("hr.webm")).size(), static_cast<size_t>(kFrames));
+    EXPECT_EQ(test::read_all_frames(dir.file("hr.webm")).size(), static_cast<size_t>(kFrames));
   }
 }
 
@@ -164,7 +156,7 @@ TEST(EnhanceCli, TruncatedHybridFile) {
     test::truncate_copy(dir.file("h.mkv"), dir.file("cut.mkv"), cut);
     const test::CliResult r = test::run_cli({"decode", "--in", dir.file("cut.mkv"), "--out", dir.file("o.y4m")});
     if (r.exit_code == 0) {
-      EXPECT_LT(read_all(dir.file("o.y4m")).size(), static_cast<size_t>(kFrames));
+      EXPECT_LT(test::read_all_frames(dir.file("o.y4m")).size(), static_cast<size_t>(kFrames));
     } else {
       EXPECT_EQ(r.exit_code, 1);
       EXPECT_NE(r.err.find("cut.mkv"), std::string::npos) << r.err;

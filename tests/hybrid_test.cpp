@@ -38,14 +38,6 @@ std::vector<media::Packet> read_packets(const std::string& path, media::StreamIn
   return packets;
 }
 
-std::vector<core::Frame> decode_all(const std::string& path) {
-  media::VideoReader reader(path);
-  std::vector<core::Frame> frames;
-  core::Frame frame;
-  while (reader.read(frame)) frames.push_back(frame.clone());
-  return frames;
-}
-
 // Presentation timestamps of the packets in display order.
 std::vector<int64_t> display_pts(const std::vector<media::Packet>& packets) {
   std::vector<int64_t> pts;
@@ -183,8 +175,8 @@ TEST_F(Hybrid, AnchorsComeBackOnTheirFramesForEveryCodec) {
   const std::pair<std::string, imagecodec::Codec> cases[] = {
       {vp9(), imagecodec::Codec::htj2k}, {h264(), imagecodec::Codec::jpeg}, {vp9(), imagecodec::Codec::j2k}};
   std::map<std::string, std::vector<core::Frame>> reference;
-  reference.emplace(vp9(), decode_all(vp9()));
-  reference.emplace(h264(), decode_all(h264()));
+  reference.emplace(vp9(), test::read_all_frames(vp9()));
+  reference.emplace(h264(), test::read_all_frames(h264()));
   for (const auto& [input, codec] : cases) {
     SCOPED_TRACE(input + " with " + imagecodec::codec_name(codec));
     const std::string output = file("round.mkv");
@@ -338,7 +330,7 @@ TEST_F(Hybrid, DecoderFromStreamInfoDecodesLikeTheDemuxersDecoder) {
     media::StreamInfo info;
     const auto packets = read_packets(input, &info);
     media::Decoder decoder(info);
-    const auto reference = decode_all(input);
+    const auto reference = test::read_all_frames(input);
     std::vector<core::Frame> frames;
     core::Frame frame;
     for (const auto& packet : packets) {
@@ -419,7 +411,7 @@ TEST_F(Hybrid, FileWithoutAnchorTrackGivesAllLrFrames) {
     EXPECT_FALSE(reader.info().has_anchors);
     EXPECT_EQ(reader.info().tags.scale, 3);  // default
     const ReadBack back = read_hybrid(input);
-    const auto reference = decode_all(input);
+    const auto reference = test::read_all_frames(input);
     ASSERT_EQ(back.frames.size(), reference.size());
     for (size_t i = 0; i < reference.size(); ++i) EXPECT_TRUE(test::same_pixels(back.frames[i], reference[i])) << i;
     EXPECT_TRUE(back.anchors.empty());
@@ -429,7 +421,7 @@ TEST_F(Hybrid, FileWithoutAnchorTrackGivesAllLrFrames) {
 TEST_F(Hybrid, TruncatedFilesGiveTheirGoodFramesOrCorrupt) {
   const std::string full = file("whole.mkv");
   const Muxed muxed = mux(vp9(), full, kAnchorIndices, imagecodec::Codec::jpeg);
-  const auto reference = decode_all(vp9());
+  const auto reference = test::read_all_frames(vp9());
   const auto size = std::filesystem::file_size(full);
   size_t most = 0;
   for (const double fraction : {0.01, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 0.99}) {

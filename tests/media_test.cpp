@@ -15,14 +15,6 @@
 namespace ns {
 namespace {
 
-std::vector<core::Frame> read_all(const std::string& path) {
-  media::VideoReader reader(path);
-  std::vector<core::Frame> frames;
-  core::Frame frame;
-  while (reader.read(frame)) frames.push_back(frame.clone());
-  return frames;
-}
-
 TEST(Media, Y4mRoundTripIsBitExactWithOddSize) {
   test::TempDir dir;
   const std::string path = dir.file("odd.y4m");
@@ -49,7 +41,7 @@ TEST(Media, LosslessReferenceRoundTripIsBitExact) {
   test::TempDir dir;
   const std::string path = dir.file("ref.mkv");
   test::write_synthetic_video(path, 96, 64, 6, media::EncoderSettings::lossless());
-  const auto frames = read_all(path);
+  const auto frames = test::read_all_frames(path);
   ASSERT_EQ(frames.size(), 6u);
   for (int i = 0; i < 6; ++i) EXPECT_TRUE(test::same_pixels(frames[i], test::synthetic_frame(96, 64, i))) << i;
 }
@@ -62,7 +54,7 @@ TEST(Media, StreamerEncodesDecodeToAllFramesWithGoodQuality) {
         std::pair{"h264.h264", media::EncoderSettings::streamer_h264(160, 96, 800)}}) {
     const std::string path = dir.file(name);
     test::write_synthetic_video(path, 160, 96, 30, settings);
-    const auto frames = read_all(path);
+    const auto frames = test::read_all_frames(path);
     ASSERT_EQ(frames.size(), 30u) << name;
     for (int i = 0; i < 30; i += 7) {
       EXPECT_GT(core::psnr_pooled(test::synthetic_frame(160, 96, i), frames[i]), 28.0) << name << " frame " << i;
@@ -107,7 +99,7 @@ TEST(Media, GarbageFileIsRejected) {
   std::vector<char> noise(4096);
   for (size_t i = 0; i < noise.size(); ++i) noise[i] = static_cast<char>((i * 7919u) >> 3);
   std::ofstream(path, std::ios::binary).write(noise.data(), static_cast<std::streamsize>(noise.size()));
-  const ErrorCode code = test::error_code_of([&] { read_all(path); });
+  const ErrorCode code = test::error_code_of([&] { test::read_all_frames(path); });
   EXPECT_TRUE(code == ErrorCode::corrupt || code == ErrorCode::unsupported) << error_code_name(code);
 }
 
@@ -120,7 +112,7 @@ TEST(Media, TruncatedFileIsCorruptAndNamesTheFile) {
     const std::string cut = dir.file("cut.webm");
     test::truncate_copy(path, cut, keep);
     try {
-      read_all(cut);
+      test::read_all_frames(cut);
       FAIL() << "a file cut at " << keep << " of " << size << " bytes was read without an error";
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ErrorCode::corrupt) << e.what();
@@ -137,7 +129,7 @@ TEST(Media, CorruptPayloadIsReportedAsCorrupt) {
   const auto size = std::filesystem::file_size(path);
   test::corrupt_copy(path, bad, size / 3, size / 3);
   try {
-    read_all(bad);
+    test::read_all_frames(bad);
     // Some damage is concealed by the decoder without a report; then at least nothing crashed.
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::corrupt) << e.what();

@@ -85,6 +85,14 @@ core::Frame random_frame(int width, int height, uint32_t seed) {
   return frame;
 }
 
+std::vector<core::Frame> read_all_frames(const std::string& path) {
+  media::VideoReader reader(path);
+  std::vector<core::Frame> frames;
+  core::Frame frame;
+  while (reader.read(frame)) frames.push_back(frame.clone());
+  return frames;
+}
+
 bool same_pixels(const core::Frame& a, const core::Frame& b) {
   if (!core::same_size(a, b)) return false;
   for (int p = 0; p < core::kPlaneCount; ++p) {

@@ -45,6 +45,9 @@ ErrorCode error_code_of(const std::function<void()>& action);
 void write_synthetic_video(const std::string& path, int width, int height, int count,
                            const media::EncoderSettings& settings, uint32_t seed = 1);
 
+// Every frame of a video, decoded by media::VideoReader.
+std::vector<core::Frame> read_all_frames(const std::string& path);
+
 // Copies the first `bytes` bytes of `from` into `to` (truncated fixtures), or flips bytes from
 // `offset` on with a fixed xor pattern (corrupt fixtures).
 void truncate_copy(const std::string& from, const std::string& to, uint64_t bytes);

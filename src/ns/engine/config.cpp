@@ -73,7 +73,7 @@ EngineConfig parse_config(const std::string& json_text, const std::string& base_
   }
   check_keys(root,
              {"method", "fraction", "epoch_frames", "fps", "backend", "sr_workers", "sr_threads", "encode_workers",
-              "sr_queue", "encode_queue", "streams"},
+              "sr_queue", "encode_queue", "stall_timeout_s", "streams"},
              where);
   EngineConfig c;
   read_key(root, "method", c.method, where);
@@ -86,6 +86,7 @@ EngineConfig parse_config(const std::string& json_text, const std::string& base_
   read_key(root, "encode_workers", c.encode_workers, where);
   read_key(root, "sr_queue", c.sr_queue, where);
   read_key(root, "encode_queue", c.encode_queue, where);
+  read_key(root, "stall_timeout_s", c.stall_timeout_s, where);
   if (root.contains("streams")) {
     if (!root["streams"].is_array()) throw Error(ErrorCode::invalid_argument, where + ": \"streams\" must be a list");
     for (size_t i = 0; i < root["streams"].size(); ++i) {
@@ -129,6 +130,7 @@ void validate(const EngineConfig& c) {
   if (c.sr_threads < 0) bad("sr_threads must be >= 0");
   if (c.encode_workers < 1 || c.encode_workers > 64) bad("encode_workers must be 1 .. 64");
   if (c.sr_queue < 1 || c.encode_queue < 1) bad("sr_queue and encode_queue must be at least 1");
+  if (!(c.stall_timeout_s > 0)) bad("stall_timeout_s must be positive");
   std::set<std::string> names;
   for (const StreamConfig& s : c.streams) {
     if (s.name.empty()) bad("a stream has no name");

@@ -133,7 +133,7 @@ struct Engine::Impl final : detail::Scheduling {
     ++active_ingests;
     Stream* raw = stream.get();
     stream->ingest = std::jthread([this, raw](std::stop_token stop) {
-      detail::run_ingest(stop, *raw, *this, config.epoch_frames);
+      detail::run_ingest(stop, *raw, *this, config);
       {
         std::lock_guard lock(life_mutex);
         --active_ingests;

@@ -41,6 +41,7 @@ struct EngineConfig {
   int encode_workers = 1;                // anchor image encoder threads
   int sr_queue = 64;                     // anchors waiting for SR, all streams together
   int encode_queue = 64;                 // SR images waiting for coding
+  double stall_timeout_s = 10;           // a stream whose source sends nothing for this long fails as stalled
   std::vector<StreamConfig> streams;
 };
 

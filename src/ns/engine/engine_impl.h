@@ -129,6 +129,6 @@ class Scheduling {
   virtual void open(Stream& stream, const media::StreamInfo& info) = 0;  // joins the scheduler
   virtual void push(Stream& stream, const std::vector<media::CodedFrame>& coded) = 0;
 };
-void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, int epoch_frames);
+void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, const EngineConfig& config);
 
 }  // namespace ns::engine::detail

@@ -74,10 +74,23 @@ void open_stream(Stream& stream, media::Demuxer& demuxer) {
 
 }  // namespace
 
-void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, int epoch_frames) {
+void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, const EngineConfig& config) {
   const std::string logger = logger_name(stream);
+  // FFmpeg asks this while it waits for data: a stop ends the wait, and so does a source silent for longer than the
+  // stall timeout (opening included: a live source must connect and send its header within it).
+  const auto stall_timeout = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(config.stall_timeout_s));
+  std::optional<Clock::time_point> reading_since;
+  bool stalled = false;
+  auto interrupt = [&] {
+    if (stop.stop_requested()) return true;
+    stalled = reading_since && Clock::now() - *reading_since > stall_timeout;
+    return stalled;
+  };
   try {
-    media::Demuxer demuxer(stream.config.input);
+    reading_since = Clock::now();
+    media::Demuxer demuxer(stream.config.input, interrupt);
+    reading_since.reset();
     media::Decoder decoder(demuxer, media::ReaderOptions{.threads = 1});  // one thread: no frame delay
     media::BitstreamProbe probe(demuxer.info());
     open_stream(stream, demuxer);
@@ -88,12 +101,14 @@ void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, in
     log::info(logger, "{}: {} {}x{} at {:.3g} fps, model {}, output {}", stream.config.input, demuxer.info().codec,
               stream.lr_width, stream.lr_height, stream.fps, stream.tags.model, stream.config.output);
 
-    const size_t max_pending = static_cast<size_t>(kMaxPendingEpochs) * static_cast<size_t>(epoch_frames);
+    const size_t max_pending = static_cast<size_t>(kMaxPendingEpochs) * static_cast<size_t>(config.epoch_frames);
     Pacer pacer(demuxer.info().time_base);
     std::vector<media::CodedFrame> coded;
     core::Frame frame;
     while (!stop.stop_requested() && stream.state == StreamState::running) {
+      reading_since = Clock::now();
       std::optional<media::Packet> packet = demuxer.read();
+      reading_since.reset();
       if (!packet) break;
       if (stream.config.realtime) {
         const std::optional<Clock::time_point> due = pacer.due(packet->pts);
@@ -123,7 +138,15 @@ void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, in
       log::info(logger, "input ended after {} frames", stream.frames.load());
     }
   } catch (const Error& e) {
-    stream.fail(e.what());
+    if (stop.stop_requested()) {  // the wait was abandoned because we were asked to stop: not a failure
+      for (StreamState from : {StreamState::starting, StreamState::running}) {
+        stream.state.compare_exchange_strong(from, StreamState::finished);
+      }
+      return;
+    }
+    stream.fail(stalled ? fmt::format("{}; the source sent nothing for {:g} s (stall_timeout_s)", e.what(),
+                                      config.stall_timeout_s)
+                        : std::string(e.what()));
   } catch (const std::exception& e) {
     stream.fail(std::string("unexpected failure: ") + e.what());
   }

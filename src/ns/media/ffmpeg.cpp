@@ -75,11 +75,24 @@ AvPacket make_av_packet() {
   return packet;
 }
 
-FormatInput open_input(const std::string& url) {
+namespace {
+int call_interrupt(void* opaque) { return (*static_cast<const std::function<bool()>*>(opaque))() ? 1 : 0; }
+}  // namespace
+
+FormatInput open_input(const std::string& url, const std::function<bool()>* interrupt) {
   route_ffmpeg_logs();
   const std::string source = url == "-" ? "pipe:0" : url;
-  AVFormatContext* raw = nullptr;
-  const int opened = avformat_open_input(&raw, source.c_str(), nullptr, nullptr);
+  AVFormatContext* raw = avformat_alloc_context();
+  if (!raw) throw Error(ErrorCode::internal, "out of memory opening the input", ErrorContext{.file = url});
+  if (interrupt && *interrupt) {
+    raw->interrupt_callback.callback = call_interrupt;
+    raw->interrupt_callback.opaque = const_cast<std::function<bool()>*>(interrupt);
+  }
+  const int opened = avformat_open_input(&raw, source.c_str(), nullptr, nullptr);  // frees raw on failure
+  if (opened == AVERROR_EXIT) {
+    throw Error(ErrorCode::io, "opening the input was interrupted (stopped, or no data in time)",
+                ErrorContext{.file = url});
+  }
   if (opened < 0 && opened != AVERROR(ENOENT) && opened != AVERROR(EACCES) && url != "-" &&
       std::filesystem::is_regular_file(url)) {
     // The file is there and readable, so FFmpeg gave up on its content: damaged or cut short.

@@ -11,6 +11,7 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -58,7 +59,9 @@ AvFrame make_av_frame();
 AvPacket make_av_packet();
 
 // Opens an input ("-" means standard input) and finds its stream info.
-FormatInput open_input(const std::string& url);
+// `interrupt`, when given, must outlive the input: FFmpeg calls it while it waits for data, and true abandons the
+// wait (opening then throws io; av_read_frame returns AVERROR_EXIT).
+FormatInput open_input(const std::string& url, const std::function<bool()>* interrupt = nullptr);
 
 // The StreamInfo of one stream of an opened input (what Demuxer::info() says of it).
 StreamInfo describe_stream(const AVFormatContext& input, int stream_index, const std::string& url);

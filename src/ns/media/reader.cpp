@@ -18,6 +18,7 @@ namespace ns::media {
 using detail::check_av;
 
 struct Demuxer::Impl {
+  std::function<bool()> interrupt;  // before `input`: FFmpeg may call it until the input is closed
   detail::FormatInput input;
   detail::AvPacket packet = detail::make_av_packet();
   int stream_index = -1;
@@ -153,8 +154,9 @@ Packet copy_packet(const AVPacket& packet, int64_t index) {
 
 }  // namespace detail
 
-Demuxer::Demuxer(const std::string& url) : impl_(std::make_unique<Impl>()) {
-  impl_->input = detail::open_input(url);
+Demuxer::Demuxer(const std::string& url, std::function<bool()> interrupt) : impl_(std::make_unique<Impl>()) {
+  impl_->interrupt = std::move(interrupt);
+  impl_->input = detail::open_input(url, &impl_->interrupt);
   AVFormatContext* input = impl_->input.get();
   const int best = av_find_best_stream(input, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   if (best < 0) {
@@ -180,6 +182,12 @@ std::optional<Packet> Demuxer::read() {
     if (status == AVERROR_EOF) {
       impl_->check_complete();
       return std::nullopt;
+    }
+    if (status == AVERROR_EXIT) {
+      throw Error(ErrorCode::io,
+                  "reading packet " + std::to_string(impl_->next_index) +
+                      " was interrupted (stopped, or no data in time)",
+                  ErrorContext{.file = impl_->info.url});
     }
     if (status < 0) {
       throw Error(detail::classify_av_error(status) == ErrorCode::io ? ErrorCode::io : ErrorCode::corrupt,

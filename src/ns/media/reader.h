@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,7 +83,9 @@ struct CodedMotionVector {
 // Demuxes the best video stream of an input.
 class Demuxer {
  public:
-  explicit Demuxer(const std::string& url);
+  // interrupt (optional): called by FFmpeg while it waits for data (a live URL); returning true abandons the wait:
+  // the constructor or read() then throws io ("interrupted"). Lets a caller stop, or time out, a stalled source.
+  explicit Demuxer(const std::string& url, std::function<bool()> interrupt = {});
   ~Demuxer();
   Demuxer(const Demuxer&) = delete;
   Demuxer& operator=(const Demuxer&) = delete;

@@ -74,9 +74,17 @@ struct Engine::Impl final : detail::Scheduling {
 
   // detail::Scheduling, called by the ingest threads.
   void open(Stream& stream, const media::StreamInfo&) override {
-    std::lock_guard lock(scheduler_mutex);
-    stream.scheduler_id = scheduler.add_stream({stream.config.name, 0.0});
-    by_scheduler_id[stream.scheduler_id] = find_by_id(stream.id);
+    std::shared_ptr<Stream> shared = find_by_id(stream.id);
+    {
+      std::lock_guard lock(scheduler_mutex);
+      stream.scheduler_id = scheduler.add_stream({stream.config.name, 0.0});
+      by_scheduler_id[stream.scheduler_id] = shared;
+    }
+    // Warm-up jobs (no frame): SR workers prepare this stream's upscaler now, not on its first anchor's deadline.
+    for (int i = 0; i < config.sr_workers; ++i) {
+      AnchorJob warm_up{shared, -1, core::Frame(), Clock::now(), Clock::now()};
+      sr_queue.try_push(warm_up);  // a full queue means busy workers: the first anchor then prepares it
+    }
   }
   void push(Stream& stream, const std::vector<media::CodedFrame>& coded) override {
     std::lock_guard lock(scheduler_mutex);
@@ -244,22 +252,37 @@ struct Engine::Impl final : detail::Scheduling {
     options.backend_options.threads = config.sr_threads;
     // One prepared upscaler per stream: switching streams switches weights without rebuilding anything.
     std::map<int, std::pair<std::weak_ptr<Stream>, std::unique_ptr<sr::Upscaler>>> upscalers;
+    auto upscaler_for = [&](const AnchorJob& job) -> sr::Upscaler& {
+      auto& [owner, upscaler] = upscalers[job.stream->id];
+      if (!upscaler) {
+        owner = job.stream;
+        upscaler = std::make_unique<sr::Upscaler>(*job.stream->model, job.stream->lr_width, job.stream->lr_height,
+                                                  options);
+      }
+      return *upscaler;
+    };
     while (std::optional<AnchorJob> job = sr_queue.pop()) {
       Stream& stream = *job->stream;
+      if (job->frame.empty()) {  // warm-up: prepare the upscaler and run it once (the backend's first run is slow)
+        try {
+          core::Frame blank(stream.lr_width, stream.lr_height), hr;
+          blank.fill(16, 128, 128);
+          upscaler_for(*job).upscale(blank, hr);
+        } catch (const std::exception& e) {
+          stream.fail(std::string("preparing super-resolution failed: ") + e.what());
+        }
+        continue;
+      }
       if (Clock::now() > job->deadline) {
         ++stream.anchors_dropped_deadline;
         stream.settle(job->sequence, std::nullopt);
         continue;
       }
       try {
-        auto& [owner, upscaler] = upscalers[stream.id];
-        if (!upscaler) {
-          owner = job->stream;
-          upscaler = std::make_unique<sr::Upscaler>(*stream.model, stream.lr_width, stream.lr_height, options);
-        }
+        sr::Upscaler& upscaler = upscaler_for(*job);
         const Clock::time_point begin = Clock::now();
         core::Frame hr;
-        upscaler->upscale(job->frame, hr);
+        upscaler.upscale(job->frame, hr);
         {
           std::lock_guard lock(stream.stats_mutex);
           stream.sr_ms.add(ms_since(begin));

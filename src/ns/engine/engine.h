@@ -72,7 +72,7 @@ struct StreamStats {
   std::string error;               // why it failed (empty otherwise)
   int64_t frames = 0;              // LR frames decoded
   double input_fps = 0;            // the stream's frame rate
-  double decode_fps = 0;           // frames decoded per second of wall time since the first frame
+  double decode_fps = 0;           // frames decoded per second of wall time, first to latest frame
   int64_t anchors_selected = 0;
   int64_t anchors_written = 0;
   int64_t anchors_late = 0;           // written, but after their deadline

@@ -94,6 +94,7 @@ struct Stream {
   mutable std::mutex stats_mutex;
   std::string error;
   Clock::time_point first_frame{};
+  Clock::time_point last_frame{};
   LatencyWindow decode_ms, sr_ms, encode_ms, anchor_ms;
   std::atomic<int64_t> frames{0};
   std::atomic<int64_t> anchors_selected{0}, anchors_written{0}, anchors_late{0}, anchors_dropped_deadline{0},
@@ -110,7 +111,8 @@ struct Stream {
   StreamStats stats() const;
 };
 
-// An anchor on its way: selected (LR frame), super-resolved (HR frame), coded and written.
+// An anchor on its way: selected (LR frame), super-resolved (HR frame), coded and written. A job without a frame asks
+// an SR worker to prepare the stream's upscaler (warm-up); it is not an anchor.
 struct AnchorJob {
   std::shared_ptr<Stream> stream;
   int64_t sequence = 0;

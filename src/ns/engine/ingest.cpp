@@ -45,6 +45,7 @@ void keep_frame(Stream& stream, core::Frame& frame, Clock::time_point packet_in,
   {
     std::lock_guard lock(stream.stats_mutex);
     if (stream.first_frame == Clock::time_point{}) stream.first_frame = now;
+    stream.last_frame = now;
     stream.decode_ms.add(std::chrono::duration<double, std::milli>(now - packet_in).count());
   }
   ++stream.frames;

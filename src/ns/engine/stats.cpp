@@ -153,8 +153,8 @@ StreamStats Stream::stats() const {
     s.sr_ms = sr_ms.summary();
     s.encode_ms = encode_ms.summary();
     s.anchor_ms = anchor_ms.summary();
-    if (s.frames > 1 && first_frame != Clock::time_point{}) {
-      const double seconds = std::chrono::duration<double>(Clock::now() - first_frame).count();
+    if (s.frames > 1 && first_frame != Clock::time_point{}) {  // over the frames so far, not the time since
+      const double seconds = std::chrono::duration<double>(last_frame - first_frame).count();
       if (seconds > 0) s.decode_fps = static_cast<double>(s.frames - 1) / seconds;
     }
   }

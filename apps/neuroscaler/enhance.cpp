@@ -83,8 +83,8 @@ struct Summary {
 };
 
 // Display indices of the anchors: the anchor selector on the stream's coded frames (first max_frames shown).
-std::set<int64_t> select_anchors(const EnhanceOptions& o, const std::string& method, Stages& stages,
-                                 media::StreamInfo& info) {
+std::set<int64_t> select_anchors(const EnhanceOptions& o, const std::string& method, Stages& stages) {
+  media::StreamInfo info;
   std::vector<media::CodedFrame> coded;
   {
     StageClock clock(stages.probe);
@@ -124,8 +124,7 @@ int64_t frame_limit(const EnhanceOptions& o, const media::StreamInfo& info) {
 // NeuroScaler: the LR packets copied into the hybrid file, SR anchors coded as images next to them.
 Summary enhance_hybrid(const EnhanceOptions& o, const sr::Model& model) {
   Summary summary;
-  media::StreamInfo probed;
-  const std::set<int64_t> anchors = select_anchors(o, o.method, summary.stages, probed);
+  const std::set<int64_t> anchors = select_anchors(o, o.method, summary.stages);
 
   media::Demuxer demuxer(o.in);
   media::Decoder decoder(demuxer);
@@ -135,8 +134,8 @@ Summary enhance_hybrid(const EnhanceOptions& o, const sr::Model& model) {
   sr::Upscaler upscaler = make_upscaler(o, model, info.width, info.height);
   imagecodec::EncodeSettings codec{.codec = imagecodec::parse_codec(o.anchor_codec), .quality = o.anchor_quality,
                                    .chroma_444 = o.chroma_444, .threads = 1};
-  if (codec.quality == 0) codec.quality = imagecodec::default_quality(codec.codec);
   imagecodec::validate(codec);
+  codec.quality = imagecodec::effective_quality(codec);  // the tag records the quality used
   const hybrid::HybridTags tags{.scale = model.desc.scale,
                                 .model = model.desc.name(),
                                 .method = o.method,
@@ -214,8 +213,7 @@ Summary enhance_baseline(const EnhanceOptions& o, const sr::Model& model) {
   Summary summary;
   const bool selective = o.method == "selective";
   std::set<int64_t> anchors;
-  media::StreamInfo probed;
-  if (selective) anchors = select_anchors(o, "uniform", summary.stages, probed);
+  if (selective) anchors = select_anchors(o, "uniform", summary.stages);
 
   media::VideoReader reader(o.in);
   const media::StreamInfo& info = reader.info();

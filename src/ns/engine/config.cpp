@@ -105,9 +105,7 @@ StreamConfig parse_stream_config(const std::string& json_text, const std::string
     throw Error(ErrorCode::invalid_argument, where + ": not valid JSON (" + e.what() + ")");
   }
   StreamConfig s = parse_stream(object, base_dir, where);
-  if (s.name.empty() || s.input.empty() || s.model.empty() || s.output.empty()) {
-    throw Error(ErrorCode::invalid_argument, where + ": a stream needs \"name\", \"input\", \"model\" and \"output\"");
-  }
+  validate(s);
   return s;
 }
 
@@ -133,11 +131,15 @@ void validate(const EngineConfig& c) {
   if (!(c.stall_timeout_s > 0)) bad("stall_timeout_s must be positive");
   std::set<std::string> names;
   for (const StreamConfig& s : c.streams) {
-    if (s.name.empty()) bad("a stream has no name");
+    validate(s);
     if (!names.insert(s.name).second) bad("two streams are named \"" + s.name + "\"; names must be unique");
-    if (s.input.empty() || s.model.empty() || s.output.empty()) {
-      bad("stream \"" + s.name + "\" needs input, model and output");
-    }
+  }
+}
+
+void validate(const StreamConfig& s) {
+  if (s.name.empty() || s.input.empty() || s.model.empty() || s.output.empty()) {
+    throw Error(ErrorCode::invalid_argument, "engine config: stream \"" + s.name +
+                                                 "\" needs \"name\", \"input\", \"model\" and \"output\"");
   }
 }
 

@@ -110,21 +110,18 @@ struct Engine::Impl final : detail::Scheduling {
   }
 
   void add_stream(const StreamConfig& sc) {
-    if (sc.name.empty() || sc.input.empty() || sc.model.empty() || sc.output.empty()) {
-      throw Error(ErrorCode::invalid_argument, "engine: a stream needs a name, an input, a model and an output");
-    }
+    validate(sc);
     auto stream = std::make_shared<Stream>();
     stream->config = sc;
-    stream->tags = hybrid::HybridTags{.scale = 0,
+    stream->coding = imagecodec::EncodeSettings{.codec = sc.anchor_codec, .quality = sc.anchor_quality};
+    imagecodec::validate(stream->coding);
+    stream->coding.quality = imagecodec::effective_quality(stream->coding);  // the tag records the quality used
+    stream->tags = hybrid::HybridTags{.scale = 0,  // scale and model: the ingest thread fills them in
                                       .model = {},
                                       .method = config.method,
                                       .fraction = config.fraction,
                                       .anchor_codec = sc.anchor_codec,
-                                      .anchor_quality = sc.anchor_quality > 0 ? sc.anchor_quality
-                                                                              : imagecodec::default_quality(sc.anchor_codec)};
-    stream->coding = imagecodec::EncodeSettings{
-        .codec = sc.anchor_codec, .quality = stream->tags.anchor_quality, .chroma_444 = false, .threads = 1};
-    imagecodec::validate(stream->coding);
+                                      .anchor_quality = stream->coding.quality};
     // Under life_mutex, so that a drain either sees this stream (and joins its thread) or refuses it.
     std::lock_guard life(life_mutex);
     if (stopping) throw Error(ErrorCode::invalid_argument, "engine: stopping; no new streams");
@@ -168,14 +165,8 @@ struct Engine::Impl final : detail::Scheduling {
   // Every epoch_frames / fps: one selection over every stream (absolute deadlines: no drift).
   void clock_loop(std::stop_token stop) {
     Clock::time_point next = start + epoch;
-    std::mutex mutex;
-    std::condition_variable_any tick;
     for (;;) {
-      {
-        std::unique_lock lock(mutex);
-        tick.wait_until(lock, stop, next, [] { return false; });
-      }
-      if (stop.stop_requested()) return;
+      if (!detail::wait_until(stop, next)) return;
       run_epoch(next + epoch);
       next += epoch;
       const Clock::time_point now = Clock::now();
@@ -189,14 +180,15 @@ struct Engine::Impl final : detail::Scheduling {
 
   void run_epoch(Clock::time_point deadline) {
     anchor::EpochResult result;
-    std::vector<std::pair<std::shared_ptr<Stream>, int64_t>> selected_up_to;
+    // The streams of this selection by scheduler id, with the last display index each had pushed.
+    std::map<int, std::pair<std::shared_ptr<Stream>, int64_t>> selected_up_to;
     std::vector<std::shared_ptr<Stream>> leaving;
     {
       std::lock_guard lock(scheduler_mutex);
       result = scheduler.run_epoch();
       for (auto it = by_scheduler_id.begin(); it != by_scheduler_id.end();) {
         const std::shared_ptr<Stream>& s = it->second;
-        selected_up_to.emplace_back(s, s->pushed_display);
+        selected_up_to.emplace(it->first, std::pair{s, s->pushed_display});
         const StreamState state = s->state;
         if (state != StreamState::running && state != StreamState::starting) {
           scheduler.remove_stream(it->first);
@@ -210,11 +202,9 @@ struct Engine::Impl final : detail::Scheduling {
     ++epochs;
     const Clock::time_point now = Clock::now();
     for (const anchor::Anchor& a : result.anchors) {
-      std::shared_ptr<Stream> stream;
-      for (const auto& [s, upto] : selected_up_to) {
-        if (s->scheduler_id == a.stream) stream = s;
-      }
-      if (!stream) continue;
+      const auto found = selected_up_to.find(a.stream);
+      if (found == selected_up_to.end()) continue;
+      const std::shared_ptr<Stream>& stream = found->second.first;
       ++stream->anchors_selected;
       core::Frame lr;
       {
@@ -236,7 +226,8 @@ struct Engine::Impl final : detail::Scheduling {
         stream->settle(job.sequence, std::nullopt);
       }
     }
-    for (const auto& [s, upto] : selected_up_to) {
+    for (const auto& [id, selected] : selected_up_to) {
+      const auto& [s, upto] = selected;
       std::lock_guard lock(s->frames_mutex);
       s->pending.erase(s->pending.begin(), s->pending.upper_bound(upto));
     }

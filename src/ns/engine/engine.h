@@ -54,6 +54,7 @@ EngineConfig load_config(const std::string& path);
 // One stream as JSON (the keys of a "streams" entry), e.g. the body of the admin API's POST /streams.
 StreamConfig parse_stream_config(const std::string& json_text, const std::string& base_dir, const std::string& where);
 void validate(const EngineConfig& config);  // ns::Error invalid_argument naming the field
+void validate(const StreamConfig& stream);  // name, input, model and output given; ns::Error invalid_argument
 
 // Latency percentiles of one stage over the latest samples (ms); count is all samples so far.
 struct LatencyStats {

@@ -123,6 +123,9 @@ struct AnchorJob {
 
 std::string logger_name(const Stream& stream);  // "engine.stream.<name>"
 
+// Waits until `due`, or less when a stop is requested (the token wakes the wait: no polling). false when stopped.
+bool wait_until(std::stop_token stop, Clock::time_point due);
+
 // The ingest thread of one stream (ingest.cpp): opens input and output, then reads, paces, copies, probes and decodes
 // until the input ends, `stop` is requested or the stream fails; `on_coded` gives the scheduler its coded frames.
 class Scheduling {

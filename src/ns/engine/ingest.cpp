@@ -12,14 +12,6 @@ namespace ns::engine::detail {
 
 namespace {
 
-// Waits until `due` unless a stop is requested first (no polling: the stop token wakes the wait).
-bool pace_until(std::stop_token stop, Clock::time_point due) {
-  std::mutex mutex;
-  std::condition_variable_any wake;
-  std::unique_lock lock(mutex);
-  return !wake.wait_until(lock, stop, due, [] { return false; }) && !stop.stop_requested();
-}
-
 // Real-time replay: packet pts (time base units) to the wall-clock time it is due, from the first packet on.
 class Pacer {
  public:
@@ -75,6 +67,13 @@ void open_stream(Stream& stream, media::Demuxer& demuxer) {
 
 }  // namespace
 
+bool wait_until(std::stop_token stop, Clock::time_point due) {
+  std::mutex mutex;
+  std::condition_variable_any wake;
+  std::unique_lock lock(mutex);
+  return !wake.wait_until(lock, stop, due, [] { return false; }) && !stop.stop_requested();
+}
+
 void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, const EngineConfig& config) {
   const std::string logger = logger_name(stream);
   // FFmpeg asks this while it waits for data: a stop ends the wait, and so does a source silent for longer than the
@@ -113,7 +112,7 @@ void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, co
       if (!packet) break;
       if (stream.config.realtime) {
         const std::optional<Clock::time_point> due = pacer.due(packet->pts);
-        if (due && !pace_until(stop, *due)) break;
+        if (due && !wait_until(stop, *due)) break;
       }
       const Clock::time_point packet_in = Clock::now();
       {

@@ -182,15 +182,10 @@ void HybridReader::Impl::add_anchor(int64_t pts, const AVPacket& p) {
 }
 
 void HybridReader::Impl::warn_if_cut_short() {
-  if (input->duration == AV_NOPTS_VALUE || input->duration <= 0) return;
-  const double declared_s = static_cast<double>(input->duration) / AV_TIME_BASE;
-  const double start_s =
-      input->start_time == AV_NOPTS_VALUE ? 0.0 : static_cast<double>(input->start_time) / AV_TIME_BASE;
-  const double end_s = video_end == INT64_MIN ? start_s : static_cast<double>(video_end) * av_q2d(video_time_base);
-  const double frame_s = info.video.frame_rate.num > 0 ? 1.0 / info.video.frame_rate.value() : 0.04;
-  if (end_s - start_s + std::max(0.1, 3 * frame_s) < declared_s) {
-    warn("the file is truncated: the LR track ends at {:.2f} s of the {:.2f} s the container declares",
-         end_s - start_s, declared_s);
+  if (const std::optional<double> reached = media::detail::cut_short_at(*input->streams[video_index], info.video,
+                                                                        video_end)) {
+    warn("the file is truncated: the LR track ends at {:.2f} s of the {:.2f} s the container declares", *reached,
+         info.video.duration_s);
   }
 }
 

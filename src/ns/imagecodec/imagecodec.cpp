@@ -53,6 +53,10 @@ const char* container_codec_name(Codec codec) { return codec == Codec::jpeg ? "m
 
 double default_quality(Codec codec) { return quality_range(codec).fallback; }
 
+double effective_quality(const EncodeSettings& settings) {
+  return settings.quality != 0 ? settings.quality : default_quality(settings.codec);
+}
+
 void validate(const EncodeSettings& settings) {
   const char* name = codec_name(settings.codec);  // asserts a valid enum value
   const QualityRange range = quality_range(settings.codec);
@@ -81,7 +85,7 @@ std::vector<uint8_t> encode(const core::Frame& frame, const EncodeSettings& sett
     throw Error(ErrorCode::invalid_argument, std::string("image codec ") + codec_name(settings.codec) +
                                                  ": the frame is empty; pass a decoded frame");
   }
-  const double quality = settings.quality != 0 ? settings.quality : default_quality(settings.codec);
+  const double quality = effective_quality(settings);
   switch (settings.codec) {
     case Codec::jpeg: return detail::encode_jpeg(frame, quality, settings.chroma_444);
     case Codec::j2k: return detail::encode_j2k(frame, quality, settings.threads);

@@ -36,6 +36,7 @@ struct EncodeSettings {
   int threads = 1;          // j2k only (OpenJPEG's encoder threads); the others code on the calling thread
 };
 double default_quality(Codec codec);  // jpeg 90, j2k 48 (dB), htj2k 50 (docs/anchor-codecs.md)
+double effective_quality(const EncodeSettings& settings);  // settings.quality, or the default when it is 0
 void validate(const EncodeSettings& settings);  // ns::Error invalid_argument naming the option and its range
 
 std::vector<uint8_t> encode(const core::Frame& frame, const EncodeSettings& settings);

@@ -13,6 +13,7 @@ extern "C" {
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ns/core/error.h"
@@ -68,6 +69,11 @@ StreamInfo describe_stream(const AVFormatContext& input, int stream_index, const
 // The codec parameters `info` describes (the reverse of describe_stream, less what only the container knows:
 // frame rate, time base, duration). Throws unsupported for a codec name FFmpeg does not know.
 void codec_parameters_from(const StreamInfo& info, AVCodecParameters& par);
+
+// How far the stream's data reached when it ended early: the seconds reached (end_pts: largest pts + duration seen,
+// stream time base; INT64_MIN for none), or nullopt when the data covers the duration the container declares (within
+// three frames) or none is declared. Tells a cut-off file from a finished one.
+std::optional<double> cut_short_at(const AVStream& stream, const StreamInfo& info, int64_t end_pts);
 
 // A copy of a demuxed packet (timestamps in its stream's time base, INT64_MIN for none); `index`: decode order.
 Packet copy_packet(const AVPacket& packet, int64_t index);

@@ -26,27 +26,28 @@ struct Demuxer::Impl {
   int64_t end_pts = INT64_MIN;  // largest pts + duration seen, in the stream's time base
   StreamInfo info;
 
-  // Containers that declare a duration let us tell a cut-off file from a finished one.
   void check_complete() const {
-    if (info.duration_s <= 0) return;
-    const AVStream* stream = input->streams[stream_index];
-    const double start = stream->start_time == AV_NOPTS_VALUE ? 0.0
-                                                              : static_cast<double>(stream->start_time) *
-                                                                    av_q2d(stream->time_base);
-    const double reached =
-        end_pts == INT64_MIN ? 0.0 : static_cast<double>(end_pts) * av_q2d(stream->time_base) - start;
-    const double frame_s = info.frame_rate.num > 0 ? 1.0 / info.frame_rate.value() : 0.04;
-    if (reached + std::max(0.1, 3 * frame_s) < info.duration_s) {
-      char detail[96];
-      std::snprintf(detail, sizeof detail, "data ends at %.2f s of the %.2f s the container declares", reached,
-                    info.duration_s);
-      throw Error(ErrorCode::corrupt, std::string("the file is truncated (") + detail + "); copy it again",
-                  ErrorContext{.file = info.url});
-    }
+    const std::optional<double> reached = detail::cut_short_at(*input->streams[stream_index], info, end_pts);
+    if (!reached) return;
+    char detail[96];
+    std::snprintf(detail, sizeof detail, "data ends at %.2f s of the %.2f s the container declares", *reached,
+                  info.duration_s);
+    throw Error(ErrorCode::corrupt, std::string("the file is truncated (") + detail + "); copy it again",
+                ErrorContext{.file = info.url});
   }
 };
 
 namespace detail {
+
+std::optional<double> cut_short_at(const AVStream& stream, const StreamInfo& info, int64_t end_pts) {
+  if (info.duration_s <= 0) return std::nullopt;
+  const double start =
+      stream.start_time == AV_NOPTS_VALUE ? 0.0 : static_cast<double>(stream.start_time) * av_q2d(stream.time_base);
+  const double reached = end_pts == INT64_MIN ? 0.0 : static_cast<double>(end_pts) * av_q2d(stream.time_base) - start;
+  const double frame_s = info.frame_rate.num > 0 ? 1.0 / info.frame_rate.value() : 0.04;
+  if (reached + std::max(0.1, 3 * frame_s) < info.duration_s) return reached;
+  return std::nullopt;
+}
 
 namespace {
 

@@ -20,6 +20,7 @@
 #include "ns/core/resize.h"
 #include "ns/engine/engine.h"
 #include "ns/hybrid/hybrid.h"
+#include "ns/media/reader.h"
 #include "ns/media/writer.h"
 #include "ns/sr/sr.h"
 #include "support/fixtures.h"
@@ -115,6 +116,39 @@ TEST(EngineConfig, ParsesAndResolvesRelativePaths) {
   EXPECT_EQ(c.streams[0].anchor_codec, imagecodec::Codec::jpeg);
   EXPECT_EQ(c.streams[1].input, "srt://127.0.0.1:9000");  // URLs are left alone
   EXPECT_TRUE(c.streams[1].realtime);
+}
+
+TEST(EngineConfig, PerStreamMethods) {
+  const engine::EngineConfig c = engine::parse_config(
+      R"({"method": "neuroscaler", "streams": [{"name": "a", "input": "a.webm", "model": "m", "output": "a.mkv"},
+          {"name": "b", "input": "b.webm", "model": "m", "output": "b.mp4", "method": "selective", "fraction": 0.25},
+          {"name": "c", "input": "c.webm", "model": "m", "output": "c.webm", "method": "perframe", "frames": 30}]})",
+      "", "test.json");
+  ASSERT_EQ(c.streams.size(), 3u);
+  EXPECT_EQ(c.streams[0].method, "");  // the engine's method
+  EXPECT_EQ(c.streams[1].method, "selective");
+  EXPECT_DOUBLE_EQ(c.streams[1].fraction, 0.25);
+  EXPECT_EQ(c.streams[2].method, "perframe");
+  EXPECT_EQ(c.streams[2].frames, 30);
+  EXPECT_EQ(c.streams[0].frames, 0);  // the whole input
+  auto parse_stream = [](const std::string& json) { engine::parse_stream_config(json, "", "post"); };
+  // A baseline's output is HR video; a fraction per stream is selective's; unknown methods and oracle are refused.
+  EXPECT_EQ(test::error_code_of([&] {
+              parse_stream(R"({"name": "a", "input": "i", "model": "m", "output": "o.y4m", "method": "perframe"})");
+            }),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([&] {
+              parse_stream(R"({"name": "a", "input": "i", "model": "m", "output": "o.mkv", "fraction": 0.1})");
+            }),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([&] {
+              parse_stream(R"({"name": "a", "input": "i", "model": "m", "output": "o.mkv", "method": "magic"})");
+            }),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_code_of([&] {
+              parse_stream(R"({"name": "a", "input": "i", "model": "m", "output": "o.mkv", "method": "oracle"})");
+            }),
+            ErrorCode::invalid_argument);
 }
 
 TEST(EngineConfig, RefusesUnknownKeysBadValuesAndDuplicates) {
@@ -268,6 +302,93 @@ TEST(Engine, StalledLiveSourceFailsAlone) {
   EXPECT_NE(find(stats, "live").error.find("stall"), std::string::npos) << find(stats, "live").error;
   EXPECT_EQ(find(stats, "file").state, engine::StreamState::finished) << find(stats, "file").error;
   EXPECT_EQ(decode_hybrid(dir.file("file.mkv")).frames, kFrames);
+}
+
+struct HrVideo {
+  int64_t frames = 0;
+  int width = 0, height = 0;
+};
+
+HrVideo read_hr_video(const std::string& path) {
+  media::VideoReader reader(path, media::ReaderOptions{.threads = 1});  // see decode_hybrid
+  HrVideo v;
+  core::Frame frame;
+  while (reader.read(frame)) {
+    ++v.frames;
+    v.width = frame.width();
+    v.height = frame.height();
+  }
+  return v;
+}
+
+// The baselines next to a NeuroScaler stream: perframe super-resolves every frame, selective 2 of every 8 (0.25 of an
+// 8-frame epoch); both write every frame as HR video (x3), each SR frame written on time or counted as dropped.
+TEST(Engine, BaselinesWriteEveryFrameAsHrVideo) {
+  test::TempDir dir;
+  write_inputs(dir);
+  engine::EngineConfig config = small_config();
+  engine::StreamConfig perframe = stream(dir, "perframe", "in0.webm");
+  perframe.method = "perframe";
+  perframe.output = dir.file("perframe.webm");
+  engine::StreamConfig selective = stream(dir, "selective", "in1.webm");
+  selective.method = "selective";
+  selective.fraction = 0.25;
+  selective.output = dir.file("selective.mp4");
+  config.streams = {perframe, selective, stream(dir, "hybrid", "in0.webm")};
+  engine::Engine engine(config);
+  engine.wait();
+  const engine::EngineStats stats = engine.stats();
+  for (const std::string name : {"perframe", "selective"}) {
+    SCOPED_TRACE(name);
+    const engine::StreamStats& s = find(stats, name);
+    EXPECT_EQ(s.state, engine::StreamState::finished) << s.error;
+    EXPECT_EQ(s.method, name);
+    EXPECT_EQ(s.frames, kFrames);
+    EXPECT_EQ(s.hr_frames, kFrames);
+    EXPECT_GT(s.hr_bytes, 0);
+    EXPECT_EQ(s.anchors_selected, name == "perframe" ? kFrames : kFrames / 4);
+    EXPECT_EQ(s.anchors_written + s.anchors_dropped_deadline + s.anchors_dropped_full, s.anchors_selected);
+    EXPECT_LE(s.anchors_late, s.anchors_written);
+    const HrVideo v = read_hr_video(s.output);
+    EXPECT_EQ(v.frames, kFrames);
+    EXPECT_EQ(v.width, 64 * 3);
+    EXPECT_EQ(v.height, 36 * 3);
+  }
+  EXPECT_EQ(find(stats, "hybrid").method, "neuroscaler-q");
+  EXPECT_EQ(decode_hybrid(dir.file("hybrid.mkv")).frames, kFrames);
+  const nlohmann::json json = nlohmann::json::parse(engine::stats_json(stats));
+  EXPECT_EQ(json["streams"][0]["method"], "perframe");
+  EXPECT_EQ(json["streams"][0]["hr_frames"], kFrames);
+}
+
+// SR far slower than the deadline (a large model on the reference backend, 1 ms epochs): the perframe stream does not
+// wait; nearly every frame misses its SR, is counted and written bicubic-up-scaled; the output has every frame.
+TEST(Engine, BaselineMissingDeadlinesIsCountedAndNeverStalls) {
+  test::TempDir dir;
+  write_inputs(dir);
+  sr::save_model(sr::random_model(sr::ModelDesc{.blocks = 2, .channels = 32, .scale = 3}, 7),
+                 dir.file("big.safetensors"));
+  engine::EngineConfig config = small_config();
+  config.sr_workers = 1;
+  config.epoch_frames = 2;
+  config.fps = 1000;  // deadline: 2 ms after decoding
+  engine::StreamConfig perframe = stream(dir, "perframe", "in0.webm");
+  perframe.method = "perframe";
+  perframe.model = dir.file("big.safetensors");
+  perframe.output = dir.file("perframe.webm");
+  config.streams = {perframe};
+  engine::Engine engine(config);
+  engine.wait();
+  const engine::EngineStats stats = engine.stats();
+  const engine::StreamStats& s = find(stats, "perframe");
+  EXPECT_EQ(s.state, engine::StreamState::finished) << s.error;
+  EXPECT_EQ(s.anchors_selected, kFrames);
+  EXPECT_GE(s.anchors_dropped_deadline + s.anchors_dropped_full, kFrames / 2);
+  EXPECT_EQ(s.anchors_written + s.anchors_dropped_deadline + s.anchors_dropped_full, kFrames);
+  EXPECT_FALSE(s.realtime);
+  const HrVideo v = read_hr_video(s.output);
+  EXPECT_EQ(v.frames, kFrames);
+  EXPECT_EQ(v.width, 64 * 3);
 }
 
 TEST(Engine, AddAndRemoveWhileRunning) {

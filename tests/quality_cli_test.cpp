@@ -41,13 +41,6 @@ std::vector<std::string> fields_of(const std::string& line) {
   return fields;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // HR reference: lossless FFV1 of the synthetic frames.
 std::string write_reference(const ns::test::TempDir& dir, const std::string& name, int count) {
   const std::string path = dir.file(name);
@@ -111,7 +104,7 @@ TEST(QualityCli, UpscaleMatchesLibraryComputation) {
       sum_ssim += q.ssim_y;
       min_psnr = std::min(min_psnr, q.psnr);
     }
-    const nlohmann::json j = nlohmann::json::parse(read_text(json_path));
+    const nlohmann::json j = nlohmann::json::parse(ns::test::read_text_file(json_path));
     EXPECT_EQ(j["frames"].get<int>(), count);
     EXPECT_EQ(j["width"].get<int>(), kWidth);
     EXPECT_EQ(j["upscale"].get<std::string>(), filter_name);
@@ -123,7 +116,7 @@ TEST(QualityCli, UpscaleMatchesLibraryComputation) {
     EXPECT_NEAR(j["mean_psnr_y"].get<double>(), sum_y / count, 1e-9) << filter_name;
     EXPECT_NEAR(j["mean_ssim_y"].get<double>(), sum_ssim / count, 1e-9) << filter_name;
     EXPECT_NEAR(j["min_psnr"].get<double>(), min_psnr, 1e-9) << filter_name;
-    EXPECT_EQ(lines_of(read_text(csv_path)).size(), static_cast<size_t>(count + 1));
+    EXPECT_EQ(lines_of(ns::test::read_text_file(csv_path)).size(), static_cast<size_t>(count + 1));
   }
 }
 

@@ -25,16 +25,10 @@ namespace fs = std::filesystem;
 
 // Tiny sample: 192x108 (LR 64x36), 0.5 s train + 1 s test at 60 fps = 30 + 60 frames, cut at 30 + 36.
 eval::SampleOptions tiny_options(uint32_t seed = 1) {
-  eval::SampleOptions o;
-  o.hr_width = 192;
-  o.hr_height = 108;
+  eval::SampleOptions o = test::tiny_sample_options();
   o.seed = seed;
   o.train_seconds = 0.5;
   o.test_seconds = 1;
-  // Small versions of photographs from plasma-workspace-wallpapers (fast to decode, still 3x the output).
-  for (const char* name : {"EveningGlow", "Path", "FallenLeaf", "BytheWater"}) {
-    o.photos.push_back(std::string("/usr/share/wallpapers/") + name + "/contents/images/640x480.jpg");
-  }
   return o;
 }
 

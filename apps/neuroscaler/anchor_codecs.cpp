@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "machine_info.h"
 #include "ns/core/error.h"
 #include "ns/core/metrics.h"
 #include "ns/core/resize.h"
@@ -142,29 +143,6 @@ Matched compare_at_equal_rate(const std::vector<Row>& rows, const std::string& a
     m.sr_db = m.hr_db = std::nan("");  // the two ladders do not overlap in bits per pixel
   }
   return m;
-}
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown";
-}
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return one + " " + five + " " + fifteen;
-}
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return text;
 }
 
 std::string command_line(const AnchorCodecsOptions& o) {

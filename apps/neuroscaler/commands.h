@@ -19,5 +19,7 @@ void register_train(CLI::App& app);
 void register_enhance(CLI::App& app);
 void register_decode(CLI::App& app);
 void register_serve(CLI::App& app);
+void register_bench_streams(CLI::App& app);
+void register_demo(CLI::App& app);  // demo and eval
 
 }  // namespace ns::app

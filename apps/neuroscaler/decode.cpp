@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "hr_output.h"
+#include "quality_csv.h"
 #include "ns/core/error.h"
 #include "ns/core/progress.h"
 #include "ns/core/resize.h"
@@ -23,6 +24,7 @@ struct DecodeOptions {
   std::string in;
   std::string out;
   std::string reference;
+  std::string csv;
   int threads = 1;
   int64_t max_frames = -1;
 };
@@ -53,6 +55,8 @@ void run_decode(const DecodeOptions& o) {
   std::unique_ptr<media::VideoReader> reference;
   if (!o.reference.empty()) reference = std::make_unique<media::VideoReader>(o.reference);
   QualityTally quality("decode", o.reference, hr_w, hr_h);
+  std::unique_ptr<QualityCsv> csv;
+  if (!o.csv.empty()) csv = std::make_unique<QualityCsv>("decode", o.csv, /*with_anchor=*/true);
 
   core::Progress progress("decode", o.max_frames > 0 ? o.max_frames : info.video.frame_count);
   core::Frame lr, anchor, truth;
@@ -75,13 +79,15 @@ void run_decode(const DecodeOptions& o) {
     anchors += has_anchor ? 1 : 0;
     if (reference) {
       quality.read_reference(*reference, frames, truth);
-      quality.add(truth, lr, *hr);
+      const core::FrameQuality q = quality.add(truth, lr, *hr);
+      if (csv) csv->row(frames, q, has_anchor);
     }
     if (output) output->write(*hr);
     progress.update(++frames);
   }
   progress.finish();
   if (output) output->finish();
+  if (csv) csv->close();
   if (frames == 0) throw Error(ErrorCode::corrupt, "decode: the hybrid stream has no LR frames", {.file = o.in});
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr,
@@ -106,6 +112,8 @@ void register_decode(CLI::App& app) {
   cmd->add_option("--in,-i", o->in, "hybrid stream (.mkv)")->required();
   cmd->add_option("--out,-o", o->out, "HR output: .y4m or - for Y4M, else encoded (lossless FFV1 in .mkv)");
   cmd->add_option("--reference,-r", o->reference, "HR reference video to measure against");
+  cmd->add_option("--csv", o->csv, "with --reference: per-frame PSNR / SSIM table (CSV) to this file")
+      ->needs(cmd->get_option("--reference"));
   cmd->add_option("--threads", o->threads, "reuse threads (same output for any count)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();

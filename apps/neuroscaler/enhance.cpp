@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -30,9 +31,6 @@ namespace ns::app {
 
 namespace {
 
-// The paper's HR bitrate at 3840x2160 (reference §4): the baselines' re-encoded video, scaled by pixel count.
-constexpr double kPaperHrKbps2160 = 35500.0;
-
 struct EnhanceOptions {
   std::string in;
   std::string out;
@@ -44,6 +42,7 @@ struct EnhanceOptions {
   double anchor_quality = 0;
   bool chroma_444 = false;
   std::string backend = "auto";
+  std::string precision = "auto";
   int sr_threads = 0;
   int threads = 1;
   std::string hr_codec = "vp9";
@@ -114,6 +113,7 @@ sr::Upscaler make_upscaler(const EnhanceOptions& o, const sr::Model& model, int 
   sr::UpscalerOptions options;
   options.backend = o.backend;
   options.backend_options.threads = o.sr_threads;
+  options.backend_options.precision = sr::parse_precision(o.precision, o.backend, model.desc);
   return sr::Upscaler(model, lr_w, lr_h, options);
 }
 
@@ -201,13 +201,6 @@ Summary enhance_hybrid(const EnhanceOptions& o, const sr::Model& model) {
   return summary;
 }
 
-media::EncoderSettings hr_encoder(const EnhanceOptions& o, int hr_w, int hr_h) {
-  const int kbps = o.hr_kbps > 0 ? o.hr_kbps
-                                 : static_cast<int>(kPaperHrKbps2160 * hr_w * hr_h / (3840.0 * 2160.0) + 0.5);
-  return o.hr_codec == "h264" ? media::EncoderSettings::streamer_h264(hr_w, hr_h, kbps)
-                              : media::EncoderSettings::streamer_vp9(hr_w, hr_h, kbps);
-}
-
 // The baselines: HR frames made on the server (SR on every frame, or uniform SR anchors and reuse), re-encoded.
 Summary enhance_baseline(const EnhanceOptions& o, const sr::Model& model) {
   Summary summary;
@@ -226,7 +219,7 @@ Summary enhance_baseline(const EnhanceOptions& o, const sr::Model& model) {
                                        info.height);
   summary.fps = info.frame_rate.num > 0 ? info.frame_rate.value() : 60.0;
   HrOutput output(o.out, hr_w, hr_h, info.frame_rate.num > 0 ? info.frame_rate : media::Rational{60, 1},
-                  hr_encoder(o, hr_w, hr_h));
+                  media::EncoderSettings::baseline_hr(o.hr_codec, hr_w, hr_h, o.hr_kbps));
 
   const int64_t limit = frame_limit(o, info);
   core::Progress progress("enhance", limit);
@@ -291,6 +284,7 @@ void report(const EnhanceOptions& o, const sr::Model& model, const Summary& s) {
   j["output"] = o.out;
   j["method"] = o.method;
   j["model"] = model.desc.name();
+  j["sr_precision"] = sr::precision_name(sr::parse_precision(o.precision, o.backend, model.desc));
   j["fraction"] = baseline && o.method == "perframe" ? 1.0 : o.fraction;
   j["frames"] = s.frames;
   j["anchors"] = s.anchors;
@@ -352,8 +346,14 @@ void register_enhance(CLI::App& app) {
   cmd->add_option("--anchor-quality", o->anchor_quality,
                   "codec quality (jpeg 1-100; j2k target PSNR dB; htj2k 1-100); default: the codec's");
   cmd->add_flag("--chroma-444", o->chroma_444, "JPEG anchors with full-resolution chroma");
-  cmd->add_option("--backend", o->backend, "SR backend: auto | onednn | ref")
-      ->check(CLI::IsMember({"auto", "onednn", "ref"}))
+  std::vector<std::string> backends = sr::backend_names();  // those compiled in
+  backends.insert(backends.begin(), "auto");
+  cmd->add_option("--backend", o->backend, fmt::format("SR backend: {}", fmt::join(backends, " | ")))
+      ->check(CLI::IsMember(backends))
+      ->capture_default_str();
+  cmd->add_option("--precision", o->precision,
+                  "SR precision: auto (fp16 on a GPU, bf16 where the CPU has avx512_bf16, else fp32) | fp32 | bf16 | fp16")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16"}))
       ->capture_default_str();
   cmd->add_option("--sr-threads", o->sr_threads, "SR inference threads (default: all cores)");
   cmd->add_option("--threads", o->threads, "reuse threads of the selective baseline")

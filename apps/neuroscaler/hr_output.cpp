@@ -46,7 +46,7 @@ void QualityTally::read_reference(media::VideoReader& reader, int64_t index, cor
   }
 }
 
-void QualityTally::add(const core::Frame& reference, const core::Frame& lr, const core::Frame& hr) {
+core::FrameQuality QualityTally::add(const core::Frame& reference, const core::Frame& lr, const core::Frame& hr) {
   const core::FrameQuality q = core::measure_quality(reference, hr);
   core::resize(lr, bicubic_, core::ResizeFilter::bicubic);
   const core::FrameQuality b = core::measure_quality(reference, bicubic_);
@@ -55,6 +55,7 @@ void QualityTally::add(const core::Frame& reference, const core::Frame& lr, cons
   bicubic_psnr_ += b.psnr;
   bicubic_ssim_ += b.ssim_y;
   ++frames_;
+  return q;
 }
 
 double QualityTally::psnr() const { return frames_ ? psnr_ / static_cast<double>(frames_) : 0.0; }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ns/core/frame.h"
+#include "ns/core/metrics.h"
 #include "ns/media/reader.h"
 #include "ns/media/writer.h"
 #include "ns/media/y4m.h"
@@ -35,7 +36,8 @@ class QualityTally {
   // Reads the reference frame for frame `index` from `reader` into `out`, checking that it exists and has the HR
   // size (ns::Error mismatch saying what to do otherwise).
   void read_reference(media::VideoReader& reader, int64_t index, core::Frame& out) const;
-  void add(const core::Frame& reference, const core::Frame& lr, const core::Frame& hr);
+  // Adds one frame; returns the HR frame's quality (for per-frame tables).
+  core::FrameQuality add(const core::Frame& reference, const core::Frame& lr, const core::Frame& hr);
 
   int64_t frames() const { return frames_; }
   double psnr() const;

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "neuroscaler 0.1.0");
 
+  ns::app::register_demo(app);
   ns::app::register_sample(app);
   ns::app::register_probe(app);
   ns::app::register_quality(app);
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   ns::app::register_enhance(app);
   ns::app::register_decode(app);
   ns::app::register_serve(app);
+  ns::app::register_bench_streams(app);
   ns::app::register_transcode(app);
   ns::app::register_upscale(app);
   ns::app::register_anchor_codecs(app);

@@ -3,9 +3,7 @@
 // --csv), a summary on stderr (and --json). With --upscale the test frames are first resized to the
 // reference size, which is how the bilinear / bicubic up-scaling baselines are measured.
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <limits>
 #include <memory>
@@ -14,6 +12,7 @@
 #include <string>
 
 #include "commands.h"
+#include "quality_csv.h"
 #include "ns/core/error.h"
 #include "ns/core/frame.h"
 #include "ns/core/metrics.h"
@@ -59,58 +58,6 @@ struct Summary {
 
 std::string size_text(const core::Frame& f) { return std::to_string(f.width()) + "x" + std::to_string(f.height()); }
 
-// The rows of the per-frame table, to stdout or a file; errors on write name the destination.
-class CsvOut {
- public:
-  explicit CsvOut(const std::string& path) : path_(path.empty() ? "stdout" : path) {
-    if (path.empty()) {
-      file_ = stdout;
-    } else {
-      file_ = std::fopen(path.c_str(), "w");
-      if (!file_) {
-        throw Error(ErrorCode::io, "quality: cannot create the CSV file (" + std::string(std::strerror(errno)) +
-                                       "); check the directory exists and is writable",
-                    ErrorContext{.file = path});
-      }
-      owned_ = true;
-    }
-  }
-  ~CsvOut() {
-    if (owned_ && file_) std::fclose(file_);
-  }
-  CsvOut(const CsvOut&) = delete;
-  CsvOut& operator=(const CsvOut&) = delete;
-
-  // The header goes out with the first row, so that a run failing on its first frame prints no table.
-  void row(int64_t index, const core::FrameQuality& q) {
-    if (!header_written_) {
-      std::fputs("frame,psnr,psnr_y,psnr_u,psnr_v,ssim_y\n", file_);
-      header_written_ = true;
-    }
-    std::fprintf(file_, "%lld,%.4f,%.4f,%.4f,%.4f,%.6f\n", static_cast<long long>(index), q.psnr, q.psnr_y, q.psnr_u,
-                 q.psnr_v, q.ssim_y);
-  }
-  void close() {
-    const bool failed = std::fflush(file_) != 0 || std::ferror(file_) != 0;
-    if (owned_) {
-      const bool close_failed = std::fclose(file_) != 0;
-      file_ = nullptr;
-      owned_ = false;
-      if (failed || close_failed) {
-        throw Error(ErrorCode::io, "quality: writing the CSV failed; check free space", ErrorContext{.file = path_});
-      }
-    } else if (failed) {
-      throw Error(ErrorCode::io, "quality: writing the CSV to stdout failed (closed pipe?)");
-    }
-  }
-
- private:
-  std::string path_;
-  std::FILE* file_ = nullptr;
-  bool owned_ = false;
-  bool header_written_ = false;
-};
-
 // Counts the frames left in `reader` (after a length mismatch, to report the full length).
 int64_t count_rest(media::VideoReader& reader, core::Frame& scratch) {
   int64_t n = 0;
@@ -151,7 +98,7 @@ void run_quality(const QualityOptions& o) {
 
   media::VideoReader reference(o.reference);
   media::VideoReader test(o.test);
-  CsvOut csv(o.csv);
+  QualityCsv csv("quality", o.csv);
 
   int64_t total = reference.info().frame_count > 0 ? reference.info().frame_count : 0;
   if (o.frames > 0) total = total > 0 ? std::min(total, o.frames) : o.frames;

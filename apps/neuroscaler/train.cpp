@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "child_process.h"
 #include "commands.h"
 #include "ns/core/error.h"
 
@@ -19,10 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 
 [[noreturn]] void run_trainer(const std::vector<std::string>& args) {
+  const fs::path trainer = trainer_program();
   std::error_code ec;
-  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  const fs::path trainer = self.parent_path() / "neuroscaler-train";
-  if (ec || !fs::exists(trainer, ec)) {
+  if (!fs::exists(trainer, ec)) {
     throw Error(ErrorCode::unsupported, "train: the trainer program " + trainer.string() +
                                             " is missing; build it (scripts/build, or the target "
                                             "neuroscaler-train), which needs libtorch-dev (scripts/setup)");

@@ -1,6 +1,7 @@
 // neuroscaler upscale: per-frame SR of a whole video (the "per-frame SR" baseline), I420 in and out.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -21,7 +22,8 @@ struct UpscaleOptions {
   std::string input;
   std::string output;
   std::string backend = "auto";
-  std::string precision = "fp32";
+  std::string precision;  // empty: fp16 for the cuda backend, else fp32
+  int device = 0;
   int threads = 0;
   int tile = 0;
   int64_t max_frames = -1;
@@ -36,7 +38,11 @@ void run_upscale(const UpscaleOptions& o) {
   const std::string name = model.desc.name();
   sr::UpscalerOptions options;
   options.backend = o.backend;
-  options.backend_options.precision = o.precision == "bf16" ? sr::Precision::bf16 : sr::Precision::fp32;
+  const std::string precision = o.precision.empty() ? (o.backend == "cuda" ? "fp16" : "fp32") : o.precision;
+  options.backend_options.precision = precision == "bf16"   ? sr::Precision::bf16
+                                      : precision == "fp16" ? sr::Precision::fp16
+                                                            : sr::Precision::fp32;
+  options.backend_options.device = o.device;
   options.backend_options.threads = o.threads;
   options.backend_options.tile = o.tile;
   sr::Upscaler upscaler(std::move(model), info.width, info.height, options);
@@ -84,12 +90,17 @@ void register_upscale(CLI::App& app) {
       ->required();
   cmd->add_option("--in,-i", options->input, "input video (file, URL, or - for stdin)")->required();
   cmd->add_option("--out,-o", options->output, "output file (.mkv, .y4m, or - for Y4M on stdout)")->required();
-  cmd->add_option("--backend", options->backend, "auto | onednn | ref (ref is the slow specification)")
-      ->check(CLI::IsMember({"auto", "onednn", "ref"}))
+  std::vector<std::string> backends = sr::backend_names();  // those compiled in
+  backends.insert(backends.begin(), "auto");
+  cmd->add_option("--backend", options->backend,
+                  fmt::format("{} (ref is the slow specification)", fmt::join(backends, " | ")))
+      ->check(CLI::IsMember(backends))
       ->capture_default_str();
-  cmd->add_option("--precision", options->precision, "fp32 | bf16 (bf16 needs avx512_bf16)")
-      ->check(CLI::IsMember({"fp32", "bf16"}))
-      ->capture_default_str();
+  cmd->add_option("--precision", options->precision,
+                  "fp32 | bf16 | fp16 (bf16 needs avx512_bf16; fp16 is the cuda backend's; default: fp16 for cuda, "
+                  "else fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
+  cmd->add_option("--device", options->device, "GPU index for the cuda backend")->capture_default_str();
   cmd->add_option("--threads", options->threads, "inference threads (default: all cores)");
   cmd->add_option("--tile", options->tile, "LR tile edge in pixels (default 256; bounds memory)");
   cmd->add_option("--frames", options->max_frames, "stop after this many frames");

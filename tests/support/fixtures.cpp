@@ -120,19 +120,19 @@ void write_synthetic_video(const std::string& path, int width, int height, int c
   writer.finish();
 }
 
-static std::string read_all(const std::string& path) {
+std::string read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 void truncate_copy(const std::string& from, const std::string& to, uint64_t bytes) {
-  std::string data = read_all(from);
+  std::string data = read_text_file(from);
   data.resize(std::min<uint64_t>(bytes, data.size()));
   std::ofstream(to, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
 }
 
 void corrupt_copy(const std::string& from, const std::string& to, uint64_t offset, uint64_t length) {
-  std::string data = read_all(from);
+  std::string data = read_text_file(from);
   for (uint64_t i = offset; i < offset + length && i < data.size(); ++i) data[i] = static_cast<char>(data[i] ^ 0x5a);
   std::ofstream(to, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
 }
@@ -163,9 +163,20 @@ CliResult run_cli(const std::vector<std::string>& args) {
   waitpid(pid, &status, 0);
   CliResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_all(out_path);
-  result.err = read_all(err_path);
+  result.out = read_text_file(out_path);
+  result.err = read_text_file(err_path);
   return result;
+}
+
+eval::SampleOptions tiny_sample_options() {
+  eval::SampleOptions o;
+  o.hr_width = 192;
+  o.hr_height = 108;
+  // Small versions of photographs (fast to decode, still 3x the output).
+  for (const char* name : {"EveningGlow", "Path", "FallenLeaf", "BytheWater"}) {
+    o.photos.push_back(std::string("/usr/share/wallpapers/") + name + "/contents/images/640x480.jpg");
+  }
+  return o;
 }
 
 }  // namespace ns::test

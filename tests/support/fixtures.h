@@ -10,6 +10,7 @@
 
 #include "ns/core/error.h"
 #include "ns/core/frame.h"
+#include "ns/eval/sample.h"
 #include "ns/media/writer.h"
 
 namespace ns::test {
@@ -44,6 +45,13 @@ ErrorCode error_code_of(const std::function<void()>& action);
 // Writes `count` synthetic frames at 60 fps through VideoWriter with `settings`.
 void write_synthetic_video(const std::string& path, int width, int height, int count,
                            const media::EncoderSettings& settings, uint32_t seed = 1);
+
+// The whole file as text ("" when it cannot be read: the caller's checks then fail).
+std::string read_text_file(const std::string& path);
+
+// A tiny built-in sample (192x108, LR 64x36) from small photographs of plasma-workspace-wallpapers; callers set
+// out_dir, and the segment lengths and frame rate they need.
+eval::SampleOptions tiny_sample_options();
 
 // Every frame of a video, decoded by media::VideoReader.
 std::vector<core::Frame> read_all_frames(const std::string& path);

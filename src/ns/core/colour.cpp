@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ns/core/colour.h"
+#include "ns/core/colour_fixed.h"
 #include "ns/core/colour_impl.h"
 #include "ns/core/error.h"
 
@@ -17,33 +18,7 @@ static std::string size_text(int w, int h) { return std::to_string(w) + "x" + st
 
 namespace {
 
-constexpr int kBits = 16;
-constexpr int32_t fixed(double v) { return static_cast<int32_t>(v * (1 << kBits) + (v < 0 ? -0.5 : 0.5)); }
-
-constexpr double kKr = 0.2126;
-constexpr double kKg = 0.7152;
-constexpr double kKb = 0.0722;
-constexpr double kLumaScale = 219.0 / 255.0;
-constexpr double kCbScale = 224.0 / (1.8556 * 255.0);
-constexpr double kCrScale = 224.0 / (1.5748 * 255.0);
-
-// RGB -> Y (scaled luma).
-constexpr int32_t kYr = fixed(kKr * kLumaScale);
-constexpr int32_t kYg = fixed(kKg * kLumaScale);
-constexpr int32_t kYb = fixed(kKb * kLumaScale);
-// RGB -> Cb, Cr: (B - Y') and (R - Y') expanded over R, G, B.
-constexpr int32_t kCbR = fixed(-kKr * kCbScale);
-constexpr int32_t kCbG = fixed(-kKg * kCbScale);
-constexpr int32_t kCbB = fixed((1.0 - kKb) * kCbScale);
-constexpr int32_t kCrR = fixed((1.0 - kKr) * kCrScale);
-constexpr int32_t kCrG = fixed(-kKg * kCrScale);
-constexpr int32_t kCrB = fixed(-kKb * kCrScale);
-// Y, Cb, Cr -> RGB.
-constexpr int32_t kInvY = fixed(255.0 / 219.0);
-constexpr int32_t kInvRCr = fixed(1.5748 * 255.0 / 224.0);
-constexpr int32_t kInvGCb = fixed(kKb * 1.8556 / kKg * 255.0 / 224.0);
-constexpr int32_t kInvGCr = fixed(kKr * 1.5748 / kKg * 255.0 / 224.0);
-constexpr int32_t kInvBCb = fixed(1.8556 * 255.0 / 224.0);
+using namespace colour_fixed;  // the coefficients, shared with sr/cuda/colour.cu
 
 inline uint8_t clamp_byte(int32_t v) { return static_cast<uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v)); }
 

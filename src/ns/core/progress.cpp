@@ -11,6 +11,7 @@ namespace ns::core {
 bool Progress::terminal() {
   const char* forced = std::getenv("NS_PROGRESS");
   if (forced && !std::strcmp(forced, "0")) return false;
+  if (forced && !std::strcmp(forced, "1")) return true;  // a parent process relays our stderr to its terminal
   return isatty(STDERR_FILENO) != 0;
 }
 

@@ -1,6 +1,7 @@
 // ns/core: progress of long jobs ("encode vp9: 120/900 frames, 45.1 fps, ETA 17 s") on stderr.
 // In: a label, the total work units (or 0 if unknown) and updates of the units done.
-// Out: a single rewritten line, at most 4 times a second, only when stderr is a terminal (else silent).
+// Out: a single rewritten line, at most 4 times a second, only when stderr is a terminal or NS_PROGRESS=1 (else
+// silent).
 // Thread-safety: one Progress per job; update() from one thread at a time.
 // Errors: none.
 #pragma once
@@ -22,7 +23,7 @@ class Progress {
   void finish();  // prints the final line (when shown) and stops updating
   double elapsed_seconds() const;
 
-  static bool terminal();  // stderr is a terminal and NS_PROGRESS is not "0"
+  static bool terminal();  // NS_PROGRESS=1, or stderr is a terminal and NS_PROGRESS is not "0"
 
  private:
   void draw(bool final_line);

@@ -45,13 +45,19 @@ std::string resolve(const std::string& path, const std::string& base_dir) {
 }
 
 StreamConfig parse_stream(const json& object, const std::string& base_dir, const std::string& where) {
-  check_keys(object, {"name", "input", "model", "output", "realtime", "anchor_codec", "anchor_quality"}, where);
+  check_keys(object,
+             {"name", "input", "model", "output", "method", "fraction", "realtime", "frames", "anchor_codec",
+              "anchor_quality"},
+             where);
   StreamConfig s;
   read_key(object, "name", s.name, where);
   read_key(object, "input", s.input, where);
   read_key(object, "model", s.model, where);
   read_key(object, "output", s.output, where);
+  read_key(object, "method", s.method, where);
+  read_key(object, "fraction", s.fraction, where);
   read_key(object, "realtime", s.realtime, where);
+  read_key(object, "frames", s.frames, where);
   read_key(object, "anchor_quality", s.anchor_quality, where);
   std::string codec = imagecodec::codec_name(s.anchor_codec);
   read_key(object, "anchor_codec", codec, where);
@@ -72,7 +78,7 @@ EngineConfig parse_config(const std::string& json_text, const std::string& base_
     throw Error(ErrorCode::corrupt, where + ": not valid JSON (" + e.what() + "); fix the file");
   }
   check_keys(root,
-             {"method", "fraction", "epoch_frames", "fps", "backend", "sr_workers", "sr_threads", "encode_workers",
+             {"method", "fraction", "epoch_frames", "fps", "backend", "precision", "sr_workers", "sr_threads", "encode_workers",
               "sr_queue", "encode_queue", "stall_timeout_s", "streams"},
              where);
   EngineConfig c;
@@ -81,6 +87,7 @@ EngineConfig parse_config(const std::string& json_text, const std::string& base_
   read_key(root, "epoch_frames", c.epoch_frames, where);
   read_key(root, "fps", c.fps, where);
   read_key(root, "backend", c.backend, where);
+  read_key(root, "precision", c.precision, where);
   read_key(root, "sr_workers", c.sr_workers, where);
   read_key(root, "sr_threads", c.sr_threads, where);
   read_key(root, "encode_workers", c.encode_workers, where);
@@ -117,29 +124,65 @@ EngineConfig load_config(const std::string& path) {
   return parse_config(text.str(), std::filesystem::path(path).parent_path().string(), path);
 }
 
+namespace {
+
+void validate_method(const std::string& method, const std::string& where) {
+  if (is_baseline_method(method)) return;
+  try {
+    if (anchor::method_from_name(method) != anchor::Method::oracle) return;
+  } catch (const Error&) {
+  }
+  throw Error(ErrorCode::invalid_argument, where + ": unknown method \"" + method +
+                                               "\"; use neuroscaler-q, neuroscaler, uniform, keyframe, perframe or "
+                                               "selective (oracle needs the HR reference: offline only)");
+}
+
+}  // namespace
+
+bool is_baseline_method(const std::string& method) { return method == "perframe" || method == "selective"; }
+
 void validate(const EngineConfig& c) {
   auto bad = [](const std::string& what) { throw Error(ErrorCode::invalid_argument, "engine config: " + what); };
-  const anchor::Method method = anchor::method_from_name(c.method);
-  if (method == anchor::Method::oracle) bad("method oracle needs the HR reference; the live engine cannot use it");
+  validate_method(c.method, "engine config");
   if (!(c.fraction > 0 && c.fraction <= 1)) bad("fraction must be in (0, 1], got " + std::to_string(c.fraction));
   if (c.epoch_frames < 1) bad("epoch_frames must be at least 1");
   if (!(c.fps > 0 && c.fps <= 1000)) bad("fps must be in (0, 1000]");
   if (c.sr_workers < 1 || c.sr_workers > 64) bad("sr_workers must be 1 .. 64");
   if (c.sr_threads < 0) bad("sr_threads must be >= 0");
+  if (c.precision != "auto" && c.precision != "fp32" && c.precision != "bf16" && c.precision != "fp16") {
+    bad("precision must be auto, fp32, bf16 or fp16, got \"" + c.precision + "\"");
+  }
   if (c.encode_workers < 1 || c.encode_workers > 64) bad("encode_workers must be 1 .. 64");
   if (c.sr_queue < 1 || c.encode_queue < 1) bad("sr_queue and encode_queue must be at least 1");
   if (!(c.stall_timeout_s > 0)) bad("stall_timeout_s must be positive");
   std::set<std::string> names;
-  for (const StreamConfig& s : c.streams) {
+  for (StreamConfig s : c.streams) {
+    if (s.method.empty()) s.method = c.method;
     validate(s);
     if (!names.insert(s.name).second) bad("two streams are named \"" + s.name + "\"; names must be unique");
   }
 }
 
 void validate(const StreamConfig& s) {
+  const std::string where = "engine config: stream \"" + s.name + "\"";
   if (s.name.empty() || s.input.empty() || s.model.empty() || s.output.empty()) {
-    throw Error(ErrorCode::invalid_argument, "engine config: stream \"" + s.name +
-                                                 "\" needs \"name\", \"input\", \"model\" and \"output\"");
+    throw Error(ErrorCode::invalid_argument, where + " needs \"name\", \"input\", \"model\" and \"output\"");
+  }
+  if (!s.method.empty()) validate_method(s.method, where);
+  if (s.frames < 0) throw Error(ErrorCode::invalid_argument, where + ": frames must be >= 0 (0: the whole input)");
+  if (!(s.fraction >= 0 && s.fraction <= 1)) {
+    throw Error(ErrorCode::invalid_argument, where + ": fraction must be in [0, 1] (0: the default)");
+  }
+  if (s.fraction > 0 && s.method != "selective") {
+    throw Error(ErrorCode::invalid_argument, where + ": a stream's fraction is for method selective only; the "
+                                                     "NeuroScaler methods share the engine's fraction");
+  }
+  if (is_baseline_method(s.method)) {
+    const std::string ext = std::filesystem::path(s.output).extension().string();
+    if (ext != ".webm" && ext != ".mkv" && ext != ".mp4") {
+      throw Error(ErrorCode::invalid_argument, where + ": the baselines re-encode HR video; name the output .webm "
+                                                       "(VP9) or .mp4 (H.264)");
+    }
   }
 }
 

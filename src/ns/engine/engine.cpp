@@ -26,9 +26,9 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-anchor::SchedulerConfig scheduler_config(const EngineConfig& config) {
+anchor::SchedulerConfig scheduler_config(const EngineConfig& config, anchor::Method method) {
   anchor::SchedulerConfig s;
-  s.method = anchor::method_from_name(config.method);
+  s.method = method;
   s.fraction = config.fraction;
   s.epoch_frames = config.epoch_frames;
   s.fps = config.fps;
@@ -42,7 +42,6 @@ struct Engine::Impl final : detail::Scheduling {
       : config(c),
         start(Clock::now()),
         epoch(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.epoch_frames / c.fps))),
-        scheduler(scheduler_config(c)),
         sr_queue(static_cast<size_t>(c.sr_queue)),
         encode_queue(static_cast<size_t>(c.encode_queue)) {}
 
@@ -50,9 +49,12 @@ struct Engine::Impl final : detail::Scheduling {
   const Clock::time_point start;
   const Clock::duration epoch;
 
-  std::mutex scheduler_mutex;  // the scheduler, by_scheduler_id and every Stream::pushed_display
-  anchor::Scheduler scheduler;
-  std::map<int, std::shared_ptr<Stream>> by_scheduler_id;
+  // One cross-stream scheduler per NeuroScaler method in use (created with its first stream), and the streams each
+  // selects for by (method, scheduler id). scheduler_mutex guards them and every Stream::pushed_display.
+  using SchedulerKey = std::pair<anchor::Method, int>;
+  std::mutex scheduler_mutex;
+  std::map<anchor::Method, anchor::Scheduler> schedulers;
+  std::map<SchedulerKey, std::shared_ptr<Stream>> by_scheduler_id;
 
   std::mutex streams_mutex;  // streams (every stream ever added, for stats) and next_id
   std::vector<std::shared_ptr<Stream>> streams;
@@ -74,33 +76,37 @@ struct Engine::Impl final : detail::Scheduling {
 
   // detail::Scheduling, called by the ingest threads.
   void open(Stream& stream, const media::StreamInfo&) override {
-    std::shared_ptr<Stream> shared = find_by_id(stream.id);
-    {
+    std::shared_ptr<Stream> shared = stream.shared_from_this();
+    if (!stream.baseline) {
+      const anchor::Method method = anchor::method_from_name(stream.config.method);
       std::lock_guard lock(scheduler_mutex);
-      stream.scheduler_id = scheduler.add_stream({stream.config.name, 0.0});
-      by_scheduler_id[stream.scheduler_id] = shared;
+      auto scheduler = schedulers.try_emplace(method, scheduler_config(config, method)).first;
+      stream.scheduler_id = scheduler->second.add_stream({stream.config.name, 0.0});
+      by_scheduler_id[{method, stream.scheduler_id}] = shared;
     }
     // Warm-up jobs (no frame): SR workers prepare this stream's upscaler now, not on its first anchor's deadline.
+    bool queued = false;
     for (int i = 0; i < config.sr_workers; ++i) {
-      AnchorJob warm_up{shared, -1, core::Frame(), Clock::now(), Clock::now()};
-      sr_queue.try_push(warm_up);  // a full queue means busy workers: the first anchor then prepares it
+      AnchorJob warm_up{shared, -1, core::Frame(), Clock::now(), Clock::now(), nullptr};
+      queued = sr_queue.try_push(warm_up) || queued;  // full: busy workers; the first anchor then prepares it
     }
+    if (!queued) stream.set_warmed();
   }
   void push(Stream& stream, const std::vector<media::CodedFrame>& coded) override {
     std::lock_guard lock(scheduler_mutex);
-    if (!scheduler.has_stream(stream.scheduler_id)) return;
+    const auto scheduler = schedulers.find(anchor::method_from_name(stream.config.method));
+    if (scheduler == schedulers.end() || !scheduler->second.has_stream(stream.scheduler_id)) return;
     for (const media::CodedFrame& f : coded) {
-      scheduler.push(stream.scheduler_id, f);
+      scheduler->second.push(stream.scheduler_id, f);
       if (f.shown) stream.pushed_display = std::max(stream.pushed_display, f.display_index);
     }
   }
-
-  std::shared_ptr<Stream> find_by_id(int id) {
-    std::lock_guard lock(streams_mutex);
-    for (const auto& s : streams) {
-      if (s->id == id) return s;
-    }
-    return nullptr;
+  std::shared_future<core::Frame> submit(Stream& stream, core::Frame lr, Clock::time_point deadline) override {
+    auto result = std::make_shared<std::promise<core::Frame>>();
+    std::shared_future<core::Frame> future = result->get_future().share();
+    AnchorJob job{stream.shared_from_this(), -1, std::move(lr), Clock::now(), deadline, std::move(result)};
+    if (!sr_queue.try_push(job)) return {};
+    return future;
   }
 
   void start_workers() {
@@ -116,9 +122,12 @@ struct Engine::Impl final : detail::Scheduling {
     stream->coding = imagecodec::EncodeSettings{.codec = sc.anchor_codec, .quality = sc.anchor_quality};
     imagecodec::validate(stream->coding);
     stream->coding.quality = imagecodec::effective_quality(stream->coding);  // the tag records the quality used
+    if (stream->config.method.empty()) stream->config.method = config.method;
+    validate(stream->config);
+    stream->baseline = is_baseline_method(stream->config.method);
     stream->tags = hybrid::HybridTags{.scale = 0,  // scale and model: the ingest thread fills them in
                                       .model = {},
-                                      .method = config.method,
+                                      .method = stream->config.method,
                                       .fraction = config.fraction,
                                       .anchor_codec = sc.anchor_codec,
                                       .anchor_quality = stream->coding.quality};
@@ -179,19 +188,19 @@ struct Engine::Impl final : detail::Scheduling {
   }
 
   void run_epoch(Clock::time_point deadline) {
-    anchor::EpochResult result;
-    // The streams of this selection by scheduler id, with the last display index each had pushed.
-    std::map<int, std::pair<std::shared_ptr<Stream>, int64_t>> selected_up_to;
+    std::vector<std::pair<anchor::Method, anchor::EpochResult>> results;
+    // The streams of this selection by scheduler key, with the last display index each had pushed.
+    std::map<SchedulerKey, std::pair<std::shared_ptr<Stream>, int64_t>> selected_up_to;
     std::vector<std::shared_ptr<Stream>> leaving;
     {
       std::lock_guard lock(scheduler_mutex);
-      result = scheduler.run_epoch();
+      for (auto& [method, scheduler] : schedulers) results.emplace_back(method, scheduler.run_epoch());
       for (auto it = by_scheduler_id.begin(); it != by_scheduler_id.end();) {
         const std::shared_ptr<Stream>& s = it->second;
         selected_up_to.emplace(it->first, std::pair{s, s->pushed_display});
         const StreamState state = s->state;
         if (state != StreamState::running && state != StreamState::starting) {
-          scheduler.remove_stream(it->first);
+          schedulers.at(it->first.first).remove_stream(it->first.second);
           leaving.push_back(s);
           it = by_scheduler_id.erase(it);
         } else {
@@ -201,29 +210,11 @@ struct Engine::Impl final : detail::Scheduling {
     }
     ++epochs;
     const Clock::time_point now = Clock::now();
-    for (const anchor::Anchor& a : result.anchors) {
-      const auto found = selected_up_to.find(a.stream);
-      if (found == selected_up_to.end()) continue;
-      const std::shared_ptr<Stream>& stream = found->second.first;
-      ++stream->anchors_selected;
-      core::Frame lr;
-      {
-        std::lock_guard lock(stream->frames_mutex);
-        auto it = stream->pending.find(a.display_index);
-        if (it != stream->pending.end()) {
-          lr = std::move(it->second);
-          stream->pending.erase(it);
-        }
-      }
-      if (lr.empty()) {
-        ++stream->anchors_missed;
-        continue;
-      }
-      stream->add_in_flight();
-      AnchorJob job{stream, stream->next_sequence++, std::move(lr), now, deadline};
-      if (!sr_queue.try_push(job)) {
-        ++stream->anchors_dropped_full;
-        stream->settle(job.sequence, std::nullopt);
+    for (const auto& [method, result] : results) {
+      for (const anchor::Anchor& a : result.anchors) dispatch(selected_up_to, {method, a.stream}, a, now, deadline);
+      if (!result.anchors.empty()) {
+        log::debug(kLogger, "epoch {} ({}): {} anchors from {} frames", result.index, anchor::method_name(method),
+                   result.anchors.size(), result.frames);
       }
     }
     for (const auto& [id, selected] : selected_up_to) {
@@ -232,8 +223,33 @@ struct Engine::Impl final : detail::Scheduling {
       s->pending.erase(s->pending.begin(), s->pending.upper_bound(upto));
     }
     for (const auto& s : leaving) s->close_when_idle();
-    if (!result.anchors.empty()) {
-      log::debug(kLogger, "epoch {}: {} anchors from {} frames", result.index, result.anchors.size(), result.frames);
+  }
+
+  // One selected anchor: its LR frame taken from the stream's pending frames to the SR queue.
+  void dispatch(const std::map<SchedulerKey, std::pair<std::shared_ptr<Stream>, int64_t>>& selected_up_to,
+                const SchedulerKey& key, const anchor::Anchor& a, Clock::time_point now, Clock::time_point deadline) {
+    const auto found = selected_up_to.find(key);
+    if (found == selected_up_to.end()) return;
+    const std::shared_ptr<Stream>& stream = found->second.first;
+    ++stream->anchors_selected;
+    core::Frame lr;
+    {
+      std::lock_guard lock(stream->frames_mutex);
+      auto it = stream->pending.find(a.display_index);
+      if (it != stream->pending.end()) {
+        lr = std::move(it->second);
+        stream->pending.erase(it);
+      }
+    }
+    if (lr.empty()) {
+      ++stream->anchors_missed;
+      return;
+    }
+    stream->add_in_flight();
+    AnchorJob job{stream, stream->next_sequence++, std::move(lr), now, deadline, nullptr};
+    if (!sr_queue.try_push(job)) {
+      ++stream->anchors_dropped_full;
+      stream->settle(job.sequence, std::nullopt);
     }
   }
 
@@ -247,8 +263,12 @@ struct Engine::Impl final : detail::Scheduling {
       auto& [owner, upscaler] = upscalers[job.stream->id];
       if (!upscaler) {
         owner = job.stream;
+        // The fastest precision this backend runs the stream's model at (bf16 on CPUs with avx512_bf16).
+        sr::UpscalerOptions stream_options = options;
+        stream_options.backend_options.precision =
+            sr::parse_precision(config.precision, config.backend, job.stream->model->desc);
         upscaler = std::make_unique<sr::Upscaler>(*job.stream->model, job.stream->lr_width, job.stream->lr_height,
-                                                  options);
+                                                  stream_options);
       }
       return *upscaler;
     };
@@ -262,11 +282,20 @@ struct Engine::Impl final : detail::Scheduling {
         } catch (const std::exception& e) {
           stream.fail(std::string("preparing super-resolution failed: ") + e.what());
         }
+        stream.set_warmed();
         continue;
       }
+      // A baseline's frame gets its result (empty: skipped); its output counts the outcome. An anchor is settled.
+      auto skip = [&] {
+        if (job->result) {
+          job->result->set_value(core::Frame());
+        } else {
+          stream.settle(job->sequence, std::nullopt);
+        }
+      };
       if (Clock::now() > job->deadline) {
-        ++stream.anchors_dropped_deadline;
-        stream.settle(job->sequence, std::nullopt);
+        if (!job->result) ++stream.anchors_dropped_deadline;
+        skip();
         continue;
       }
       try {
@@ -278,12 +307,16 @@ struct Engine::Impl final : detail::Scheduling {
           std::lock_guard lock(stream.stats_mutex);
           stream.sr_ms.add(ms_since(begin));
         }
-        job->frame = std::move(hr);
-        const int64_t sequence = job->sequence;
-        if (!encode_queue.push(std::move(*job))) stream.settle(sequence, std::nullopt);
+        if (job->result) {
+          job->result->set_value(std::move(hr));
+        } else {
+          job->frame = std::move(hr);
+          const int64_t sequence = job->sequence;
+          if (!encode_queue.push(std::move(*job))) stream.settle(sequence, std::nullopt);
+        }
       } catch (const std::exception& e) {
         stream.fail(std::string("super-resolution failed: ") + e.what());
-        stream.settle(job->sequence, std::nullopt);
+        skip();
       }
       std::erase_if(upscalers, [](const auto& entry) {
         const std::shared_ptr<Stream> s = entry.second.first.lock();

@@ -2,7 +2,8 @@
 // streams (ns/anchor), a pool of SR workers super-resolves them, a pool of encoders codes them (ns/imagecodec) and
 // each stream's hybrid output (ns/hybrid) gets its LR packets at once and its anchors when they are ready.
 // In: an EngineConfig (streams: input URL or file, model, output), streams added and removed while running.
-// Out: one hybrid .mkv per stream, finalised on stop; EngineStats (JSON, Prometheus text) at any time.
+// Out: one hybrid .mkv per stream (baselines: re-encoded HR video), finalised on stop; EngineStats (JSON, Prometheus
+// text) at any time.
 // Policy when SR falls behind: an anchor still queued at its deadline (the next epoch's selection) is dropped and
 // counted; a full SR queue drops new anchors (counted); the LR stream is never held back. Memory per stream is bounded:
 // the decoded frames of at most kMaxPendingEpochs epochs wait for selection, older ones are released.
@@ -20,22 +21,36 @@
 
 namespace ns::engine {
 
+// Per-stream methods (reference §4). NeuroScaler's (neuroscaler-q, neuroscaler, uniform, keyframe): the cross-stream
+// scheduler picks anchors, they are super-resolved and coded as images into a hybrid .mkv. The server-side baselines
+// make HR video and re-encode it (.webm: VP9 realtime, .mp4: x264): perframe (every frame super-resolved) and
+// selective (uniform anchors, the rest rebuilt by reuse on the server). A baseline's SR frame not super-resolved by its
+// deadline (decoded + one epoch) is written without it, counted in anchors.dropped_*: perframe writes it bicubic-up-
+// scaled, selective rebuilds it by reuse; the output never waits longer.
+bool is_baseline_method(const std::string& method);  // perframe, selective
+inline constexpr double kSelectiveFraction = 0.2;    // the paper's selective SR: 8 anchors per 40 frames
+
 struct StreamConfig {
   std::string name;    // unique among the engine's streams; names the stream in stats, logs and errors
   std::string input;   // a file, or a URL FFmpeg opens (tcp, udp, srt, rtmp, http)
   std::string model;   // SR model (.safetensors)
-  std::string output;  // hybrid stream (.mkv)
+  std::string output;  // hybrid stream (.mkv); baselines: the HR video (.webm VP9, .mp4 H.264)
+  std::string method;  // empty: the engine's method
+  double fraction = 0;  // selective only: SR frames per frame; 0: kSelectiveFraction
   bool realtime = true;  // read a file at its frame rate, as a live source would send it; false: as fast as it decodes
+  int64_t frames = 0;    // stop reading after this many frames (benchmarks, tests); 0: the whole input
   imagecodec::Codec anchor_codec = imagecodec::Codec::htj2k;
   double anchor_quality = 0;  // 0: the codec's default
 };
 
 struct EngineConfig {
-  std::string method = "neuroscaler-q";  // anchor selection (anchor::method_from_name); not oracle
-  double fraction = 0.075;               // anchors per displayed frame, all streams together
+  std::string method = "neuroscaler-q";  // streams' default method: neuroscaler-q, neuroscaler, uniform, keyframe,
+                                         // perframe, selective
+  double fraction = 0.075;               // anchors per displayed frame, all NeuroScaler streams together
   int epoch_frames = 40;                 // epoch length in frames at `fps` (666.7 ms at 60 fps, reference §3.3)
   double fps = 60;                       // the epoch clock
   std::string backend = "auto";          // SR backend (ns/sr registry)
+  std::string precision = "auto";        // SR precision: auto (the fastest the backend has) | fp32 | bf16 | fp16
   int sr_workers = 1;                    // SR worker threads
   int sr_threads = 0;                    // inference threads per SR worker; 0 = the backend's choice
   int encode_workers = 1;                // anchor image encoder threads
@@ -69,26 +84,32 @@ struct StreamStats {
   std::string name;
   std::string input;
   std::string output;
+  std::string method;
   StreamState state = StreamState::starting;
   std::string error;               // why it failed (empty otherwise)
   int64_t frames = 0;              // LR frames decoded
   double input_fps = 0;            // the stream's frame rate
   double decode_fps = 0;           // frames decoded per second of wall time, first to latest frame
+  // Anchors; for the baselines, the frames selected for SR (every frame for perframe). A baseline's SR frame is
+  // written when its SR is ready by its deadline, else dropped_deadline (or dropped_queue_full) and written without.
   int64_t anchors_selected = 0;
   int64_t anchors_written = 0;
   int64_t anchors_late = 0;           // written, but after their deadline
-  int64_t anchors_dropped_deadline = 0;  // still waiting for SR at their deadline
+  int64_t anchors_dropped_deadline = 0;  // SR not done by their deadline
   int64_t anchors_dropped_full = 0;   // SR queue full when selected
   int64_t anchors_missed = 0;         // selected, but the frame was no longer (or not yet) held
   int64_t lr_bytes = 0;
   int64_t anchor_bytes = 0;
+  int64_t hr_frames = 0;              // baselines: HR frames encoded into the output
+  int64_t hr_bytes = 0;               // baselines: the re-encoded HR video so far
+  double output_fps = 0;              // baselines: HR frames encoded per second of wall time, first to latest
   int64_t pending_frames = 0;      // decoded frames waiting for selection
   LatencyStats decode_ms;          // per frame: packet in to frame out
-  LatencyStats sr_ms;              // per anchor: inference
-  LatencyStats encode_ms;          // per anchor: image coding
+  LatencyStats sr_ms;              // per anchor: inference (count: the SR work done, on time or not)
+  LatencyStats encode_ms;          // per anchor: image coding; baselines: per frame, reuse and HR encoding
   LatencyStats anchor_ms;          // per anchor: selection to written into the output
   // Reference §8.10: decode keeps the frame rate (realtime streams), no anchor dropped or late, and the encoders keep
-  // up with inference.
+  // up with inference (baselines: HR encoding keeps 98 % of the frame rate).
   bool realtime = true;
 };
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,11 +15,15 @@
 #include <thread>
 #include <vector>
 
+#include "ns/anchor/anchor.h"
+#include "ns/core/bounded_queue.h"
 #include "ns/core/frame.h"
 #include "ns/engine/engine.h"
 #include "ns/hybrid/hybrid.h"
 #include "ns/media/probe.h"
 #include "ns/media/reader.h"
+#include "ns/media/writer.h"
+#include "ns/reuse/reuse.h"
 #include "ns/sr/sr.h"
 
 namespace ns::engine::detail {
@@ -49,10 +54,13 @@ struct CodedAnchor {
   Clock::time_point deadline;
 };
 
-struct Stream {
+class BaselineOutput;
+
+struct Stream : std::enable_shared_from_this<Stream> {
   int id = 0;            // engine-wide, never reused
-  int scheduler_id = -1;  // the anchor::Scheduler's id, -1 until the input opened
-  StreamConfig config;
+  int scheduler_id = -1;  // the id in its method's anchor::Scheduler, -1 until the input opened (and for baselines)
+  StreamConfig config;    // config.method is set (the engine's method when the stream gave none)
+  bool baseline = false;  // perframe or selective: HR video re-encoded on the server, no scheduler
   hybrid::HybridTags tags;            // set by the engine before the ingest thread starts
   imagecodec::EncodeSettings coding;  // likewise
   std::shared_ptr<const sr::Model> model;  // loaded by the ingest thread before `opened` is set
@@ -65,6 +73,14 @@ struct Stream {
 
   std::atomic<StreamState> state{StreamState::starting};
   std::jthread ingest;
+
+  // Reading starts once an SR worker has prepared this stream's upscaler (or none was asked to, the SR queue being
+  // full): the first anchors and a file's replay do not pay the preparation (about one SR run).
+  std::mutex warm_mutex;
+  std::condition_variable_any warm_cv;
+  bool warmed = false;
+  void set_warmed();
+  void wait_warmed(std::stop_token stop);
 
   // The hybrid output: LR packets from the ingest thread, anchors from the encoders.
   std::mutex writer_mutex;
@@ -100,6 +116,8 @@ struct Stream {
   std::atomic<int64_t> anchors_selected{0}, anchors_written{0}, anchors_late{0}, anchors_dropped_deadline{0},
       anchors_dropped_full{0}, anchors_missed{0};
   std::atomic<int64_t> lr_bytes{0}, anchor_bytes{0};
+  std::atomic<int64_t> hr_frames{0}, hr_bytes{0};  // baselines
+  Clock::time_point first_output{}, last_output{};  // baselines: HR frames encoded (stats_mutex)
 
   void fail(const std::string& message);  // records the error, sets failed, logs it
   void add_in_flight();
@@ -112,13 +130,54 @@ struct Stream {
 };
 
 // An anchor on its way: selected (LR frame), super-resolved (HR frame), coded and written. A job without a frame asks
-// an SR worker to prepare the stream's upscaler (warm-up); it is not an anchor.
+// an SR worker to prepare the stream's upscaler (warm-up); it is not an anchor. A baseline's SR frame carries
+// `result` instead of a sequence: the SR worker sets it to the HR frame, or to an empty frame when it skipped the job
+// (deadline passed, failure); the stream's BaselineOutput waits for it until the deadline.
 struct AnchorJob {
   std::shared_ptr<Stream> stream;
   int64_t sequence = 0;
   core::Frame frame;  // LR, then HR
   Clock::time_point selected;
   Clock::time_point deadline;
+  std::shared_ptr<std::promise<core::Frame>> result;  // baselines only
+};
+
+// One decoded frame of a baseline stream on its way to the HR output. `hr` is valid when the frame went to the SR
+// queue (sr and not dropped because the queue was full).
+struct BaselineFrame {
+  core::Frame lr;
+  bool sr = false;
+  std::shared_future<core::Frame> hr;
+  Clock::time_point deadline;
+};
+
+// A baseline stream's HR output: one thread takes the decoded frames in display order, waits for each SR frame's
+// result until its deadline (never longer), rebuilds the frame (selective: ns::reuse on the server, SR frames as
+// anchors; perframe without its SR frame: bicubic) and re-encodes it (.mp4: H.264, else VP9). The file is created
+// with the first frame. Bounded: push() blocks while kQueueFrames frames wait (HR encoding behind the source).
+class BaselineOutput {
+ public:
+  static constexpr size_t kQueueFrames = 64;
+  BaselineOutput(Stream& stream, int scale, media::Rational frame_rate);
+  ~BaselineOutput();  // finish()
+  BaselineOutput(const BaselineOutput&) = delete;
+  BaselineOutput& operator=(const BaselineOutput&) = delete;
+
+  bool push(BaselineFrame frame);  // false once the output failed (the stream has failed then)
+  void finish();                   // writes every queued frame, then finalises the file; idempotent
+
+ private:
+  void run();
+  void write(const BaselineFrame& frame);
+
+  Stream& stream_;
+  const int scale_;
+  const media::Rational frame_rate_;
+  core::BoundedQueue<BaselineFrame> queue_{kQueueFrames};
+  std::unique_ptr<media::VideoWriter> writer_;
+  std::optional<reuse::Reconstructor> reconstructor_;
+  core::Frame upscaled_;
+  std::jthread thread_;
 };
 
 std::string logger_name(const Stream& stream);  // "engine.stream.<name>"
@@ -128,11 +187,14 @@ bool wait_until(std::stop_token stop, Clock::time_point due);
 
 // The ingest thread of one stream (ingest.cpp): opens input and output, then reads, paces, copies, probes and decodes
 // until the input ends, `stop` is requested or the stream fails; `on_coded` gives the scheduler its coded frames.
+// Baselines: `submit` gives an SR frame to the SR queue and returns its result; an invalid future when the queue is
+// full (counted in anchors_dropped_full).
 class Scheduling {
  public:
   virtual ~Scheduling() = default;
-  virtual void open(Stream& stream, const media::StreamInfo& info) = 0;  // joins the scheduler
+  virtual void open(Stream& stream, const media::StreamInfo& info) = 0;  // joins its method's scheduler
   virtual void push(Stream& stream, const std::vector<media::CodedFrame>& coded) = 0;
+  virtual std::shared_future<core::Frame> submit(Stream& stream, core::Frame lr, Clock::time_point deadline) = 0;
 };
 void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, const EngineConfig& config);
 

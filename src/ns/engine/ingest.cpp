@@ -32,7 +32,7 @@ class Pacer {
   Clock::time_point start_;
 };
 
-void keep_frame(Stream& stream, core::Frame& frame, Clock::time_point packet_in, size_t max_pending) {
+void count_frame(Stream& stream, Clock::time_point packet_in) {
   const Clock::time_point now = Clock::now();
   {
     std::lock_guard lock(stream.stats_mutex);
@@ -41,6 +41,11 @@ void keep_frame(Stream& stream, core::Frame& frame, Clock::time_point packet_in,
     stream.decode_ms.add(std::chrono::duration<double, std::milli>(now - packet_in).count());
   }
   ++stream.frames;
+}
+
+// NeuroScaler's methods: the frame waits for the epoch's selection.
+void keep_frame(Stream& stream, core::Frame& frame, Clock::time_point packet_in, size_t max_pending) {
+  count_frame(stream, packet_in);
   std::lock_guard lock(stream.frames_mutex);
   const int64_t index = frame.index;
   stream.pending.insert_or_assign(index, std::move(frame));
@@ -48,15 +53,55 @@ void keep_frame(Stream& stream, core::Frame& frame, Clock::time_point packet_in,
   while (stream.pending.size() > max_pending) stream.pending.erase(stream.pending.begin());
 }
 
+// The baselines: which frames are super-resolved (display index modulo the epoch), and their way to the HR output.
+class BaselineFeed {
+ public:
+  BaselineFeed(Stream& stream, Scheduling& scheduling, const EngineConfig& config, BaselineOutput& output)
+      : stream_(stream),
+        scheduling_(scheduling),
+        output_(output),
+        epoch_(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config.epoch_frames /
+                                                                                         config.fps))),
+        sr_at_(static_cast<size_t>(config.epoch_frames), stream.config.method == "perframe") {
+    if (stream.config.method == "selective") {  // uniform: the paper's 8 of every 40 frames at 0.2
+      const double fraction = stream.config.fraction > 0 ? stream.config.fraction : kSelectiveFraction;
+      const int k = std::max(1, static_cast<int>(fraction * config.epoch_frames + 0.5));
+      for (int offset : anchor::uniform_offsets(config.epoch_frames, k)) sr_at_[static_cast<size_t>(offset)] = true;
+    }
+  }
+
+  // An SR frame's deadline is one epoch after it was decoded, as a NeuroScaler anchor's is at most.
+  bool take(core::Frame& frame, Clock::time_point packet_in) {
+    count_frame(stream_, packet_in);
+    BaselineFrame next{.lr = std::move(frame), .sr = sr_at_[static_cast<size_t>(next_index_++) % sr_at_.size()],
+                       .hr = {}, .deadline = Clock::now() + epoch_};
+    frame = core::Frame();
+    if (next.sr) {
+      ++stream_.anchors_selected;
+      next.hr = scheduling_.submit(stream_, next.lr.clone(), next.deadline);
+      if (!next.hr.valid()) ++stream_.anchors_dropped_full;
+    }
+    return output_.push(std::move(next));
+  }
+
+ private:
+  Stream& stream_;
+  Scheduling& scheduling_;
+  BaselineOutput& output_;
+  const Clock::duration epoch_;
+  std::vector<bool> sr_at_;
+  int64_t next_index_ = 0;
+};
+
 void open_stream(Stream& stream, media::Demuxer& demuxer) {
   const media::StreamInfo& info = demuxer.info();
   stream.model = std::make_shared<const sr::Model>(sr::load_model(stream.config.model));
   stream.tags.scale = stream.model->desc.scale;
   stream.tags.model = stream.model->desc.name();
-  auto writer = std::make_unique<hybrid::HybridWriter>(stream.config.output, info, stream.tags,
-                                                       info.width * stream.tags.scale,
-                                                       info.height * stream.tags.scale);
-  {
+  if (!stream.baseline) {
+    auto writer = std::make_unique<hybrid::HybridWriter>(stream.config.output, info, stream.tags,
+                                                         info.width * stream.tags.scale,
+                                                         info.height * stream.tags.scale);
     std::lock_guard lock(stream.writer_mutex);
     stream.writer = std::move(writer);
   }
@@ -95,6 +140,7 @@ void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, co
     media::BitstreamProbe probe(demuxer.info());
     open_stream(stream, demuxer);
     scheduling.open(stream, demuxer.info());
+    stream.wait_warmed(stop);
     stream.opened = true;
     StreamState expected = StreamState::starting;
     stream.state.compare_exchange_strong(expected, StreamState::running);
@@ -102,10 +148,26 @@ void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, co
               stream.lr_width, stream.lr_height, stream.fps, stream.tags.model, stream.config.output);
 
     const size_t max_pending = static_cast<size_t>(kMaxPendingEpochs) * static_cast<size_t>(config.epoch_frames);
+    std::optional<BaselineOutput> hr_output;
+    std::optional<BaselineFeed> baseline;
+    if (stream.baseline) {
+      const media::Rational rate = demuxer.info().frame_rate.num > 0 ? demuxer.info().frame_rate
+                                                                     : media::Rational{60, 1};
+      hr_output.emplace(stream, stream.tags.scale, rate);
+      baseline.emplace(stream, scheduling, config, *hr_output);
+    }
+    // Every decoded frame: to selection (NeuroScaler) or to the HR output (baselines; false once that failed).
+    auto take_frame = [&](core::Frame& frame, Clock::time_point packet_in) {
+      if (baseline) return baseline->take(frame, packet_in);
+      keep_frame(stream, frame, packet_in, max_pending);
+      return true;
+    };
     Pacer pacer(demuxer.info().time_base);
     std::vector<media::CodedFrame> coded;
     core::Frame frame;
-    while (!stop.stop_requested() && stream.state == StreamState::running) {
+    bool output_ok = true;
+    const int64_t max_frames = stream.config.frames > 0 ? stream.config.frames : INT64_MAX;
+    while (output_ok && !stop.stop_requested() && stream.state == StreamState::running && stream.frames < max_frames) {
       reading_since = Clock::now();
       std::optional<media::Packet> packet = demuxer.read();
       reading_since.reset();
@@ -121,18 +183,24 @@ void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, co
       }
       stream.lr_bytes += static_cast<int64_t>(packet->data.size());
       coded.clear();
-      try {
-        probe.probe(*packet, coded);
-      } catch (const Error& e) {
-        log::warn(logger, "{}; the packet is left out of anchor selection", e.what());
+      if (!baseline) {
+        try {
+          probe.probe(*packet, coded);
+        } catch (const Error& e) {
+          log::warn(logger, "{}; the packet is left out of anchor selection", e.what());
+        }
       }
       decoder.send(*packet);
-      while (decoder.receive(frame)) keep_frame(stream, frame, packet_in, max_pending);
-      scheduling.push(stream, coded);
+      while (output_ok && decoder.receive(frame)) output_ok = take_frame(frame, packet_in);
+      if (!baseline) scheduling.push(stream, coded);
     }
     decoder.flush();
     const Clock::time_point flushed = Clock::now();
-    while (decoder.receive(frame)) keep_frame(stream, frame, flushed, max_pending);
+    while (output_ok && decoder.receive(frame)) output_ok = take_frame(frame, flushed);
+    if (hr_output) {
+      hr_output->finish();  // every frame written (each waits for its SR frame until its deadline at most)
+      stream.close_when_idle();  // the SR workers let go of its upscaler
+    }
     StreamState running = StreamState::running;
     if (stream.state.compare_exchange_strong(running, StreamState::finished)) {
       log::info(logger, "input ended after {} frames", stream.frames.load());

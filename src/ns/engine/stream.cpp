@@ -18,6 +18,19 @@ void Stream::fail(const std::string& message) {
   log::error(logger_name(*this), "{}", message);
 }
 
+void Stream::set_warmed() {
+  {
+    std::lock_guard lock(warm_mutex);
+    warmed = true;
+  }
+  warm_cv.notify_all();
+}
+
+void Stream::wait_warmed(std::stop_token stop) {
+  std::unique_lock lock(warm_mutex);
+  warm_cv.wait(lock, stop, [&] { return warmed; });
+}
+
 void Stream::add_in_flight() {
   std::lock_guard lock(flight_mutex);
   ++in_flight;

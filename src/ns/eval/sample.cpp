@@ -20,6 +20,7 @@
 #include "ns/core/log.h"
 #include "ns/core/progress.h"
 #include "ns/core/resize.h"
+#include "ns/eval/sample_impl.h"
 #include "ns/eval/scene_impl.h"
 #include "ns/media/writer.h"
 
@@ -118,26 +119,6 @@ void render_worker(const SampleScene& scene, FrameWindow& window, int worker, in
   }
 }
 
-void check_writable(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir)) {
-    throw Error(ErrorCode::io,
-                "sample: cannot create the output directory (" + (ec ? ec.message() : "not a directory") +
-                    "); choose a writable --out",
-                ErrorContext{.file = dir.string()});
-  }
-  const fs::path probe = dir / ".ns-write-test";
-  {
-    std::ofstream f(probe);
-    if (!f || !(f << "ok") || !f.flush()) {
-      throw Error(ErrorCode::io, "sample: the output directory is not writable; choose a writable --out",
-                  ErrorContext{.file = dir.string()});
-    }
-  }
-  fs::remove(probe, ec);
-}
-
 std::string rebuilt_command_line(const SampleOptions& o) {
   std::ostringstream s;
   s << "neuroscaler sample --out " << o.out_dir.string() << " --hr " << o.hr_height << " --seed " << o.seed
@@ -147,66 +128,6 @@ std::string rebuilt_command_line(const SampleOptions& o) {
     for (const std::string& p : o.photos) s << ' ' << p;
   }
   return s.str();
-}
-
-// One segment's three encoders.
-struct SegmentWriters {
-  struct Output {
-    SampleFile file;
-    std::unique_ptr<media::VideoWriter> writer;
-  };
-  std::vector<Output> outputs;  // hr, lr_vp9, lr_h264
-};
-
-SegmentWriters open_segment(const fs::path& dir, const std::string& segment, int hr_w, int hr_h, int lr_w, int lr_h,
-                            int fps) {
-  struct Spec {
-    std::string role, file, codec;
-    media::EncoderSettings settings;
-    int width, height;
-  };
-  const std::vector<Spec> specs = {
-      {"hr", "hr_" + segment + ".mkv", "ffv1", media::EncoderSettings::lossless(), hr_w, hr_h},
-      {"lr_vp9", "lr_vp9_" + segment + ".webm", "vp9", media::EncoderSettings::streamer_vp9(lr_w, lr_h), lr_w, lr_h},
-      {"lr_h264", "lr_h264_" + segment + ".mp4", "h264", media::EncoderSettings::streamer_h264(lr_w, lr_h), lr_w,
-       lr_h},
-  };
-  SegmentWriters writers;
-  for (const Spec& spec : specs) {
-    SegmentWriters::Output out;
-    out.file.path = spec.file;
-    out.file.segment = segment;
-    out.file.role = spec.role;
-    out.file.codec = spec.codec;
-    out.file.encoder = spec.settings.encoder;
-    out.file.width = spec.width;
-    out.file.height = spec.height;
-    out.file.target_kbps = spec.settings.bitrate_kbps;
-    out.file.lossless = spec.role == "hr";
-    out.writer = std::make_unique<media::VideoWriter>((dir / spec.file).string(), spec.width, spec.height,
-                                                      media::Rational{fps, 1}, spec.settings);
-    writers.outputs.push_back(std::move(out));
-  }
-  return writers;
-}
-
-void close_segment(SegmentWriters& writers, const fs::path& dir, const SampleSegment& segment,
-                   std::vector<SampleFile>& files) {
-  for (SegmentWriters::Output& out : writers.outputs) {
-    out.writer->finish();
-    out.writer.reset();
-    std::error_code ec;
-    const uintmax_t size = fs::file_size(dir / out.file.path, ec);
-    if (ec) {
-      throw Error(ErrorCode::io, "sample: encoded file is missing after writing (" + ec.message() + ")",
-                  ErrorContext{.file = (dir / out.file.path).string()});
-    }
-    out.file.bytes = size;
-    out.file.frame_count = segment.frame_count;
-    out.file.measured_kbps = static_cast<double>(size) * 8 / segment.seconds / 1000;
-    files.push_back(out.file);
-  }
-  writers.outputs.clear();
 }
 
 Json manifest_to_json(const SampleManifest& m) {
@@ -287,6 +208,105 @@ class ManifestReader {
 
 }  // namespace
 
+namespace detail {
+
+void check_writable(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    throw Error(ErrorCode::io,
+                "sample: cannot create the output directory (" + (ec ? ec.message() : "not a directory") +
+                    "); choose a writable --out",
+                ErrorContext{.file = dir.string()});
+  }
+  const fs::path probe = dir / ".ns-write-test";
+  {
+    std::ofstream f(probe);
+    if (!f || !(f << "ok") || !f.flush()) {
+      throw Error(ErrorCode::io, "sample: the output directory is not writable; choose a writable --out",
+                  ErrorContext{.file = dir.string()});
+    }
+  }
+  fs::remove(probe, ec);
+}
+
+SegmentWriters open_segment(const fs::path& dir, const std::string& segment, int hr_w, int hr_h, int lr_w, int lr_h,
+                            int fps) {
+  struct Spec {
+    std::string role, file, codec;
+    media::EncoderSettings settings;
+    int width, height;
+  };
+  const std::vector<Spec> specs = {
+      {"hr", "hr_" + segment + ".mkv", "ffv1", media::EncoderSettings::lossless(), hr_w, hr_h},
+      {"lr_vp9", "lr_vp9_" + segment + ".webm", "vp9", media::EncoderSettings::streamer_vp9(lr_w, lr_h), lr_w, lr_h},
+      {"lr_h264", "lr_h264_" + segment + ".mp4", "h264", media::EncoderSettings::streamer_h264(lr_w, lr_h), lr_w,
+       lr_h},
+  };
+  SegmentWriters writers;
+  for (const Spec& spec : specs) {
+    SegmentWriters::Output out;
+    out.file.path = spec.file;
+    out.file.segment = segment;
+    out.file.role = spec.role;
+    out.file.codec = spec.codec;
+    out.file.encoder = spec.settings.encoder;
+    out.file.width = spec.width;
+    out.file.height = spec.height;
+    out.file.target_kbps = spec.settings.bitrate_kbps;
+    out.file.lossless = spec.role == "hr";
+    out.writer = std::make_unique<media::VideoWriter>((dir / spec.file).string(), spec.width, spec.height,
+                                                      media::Rational{fps, 1}, spec.settings);
+    writers.outputs.push_back(std::move(out));
+  }
+  return writers;
+}
+
+void close_segment(SegmentWriters& writers, const fs::path& dir, const SampleSegment& segment,
+                   std::vector<SampleFile>& files) {
+  for (SegmentWriters::Output& out : writers.outputs) {
+    out.writer->finish();
+    out.writer.reset();
+    std::error_code ec;
+    const uintmax_t size = fs::file_size(dir / out.file.path, ec);
+    if (ec) {
+      throw Error(ErrorCode::io, "sample: encoded file is missing after writing (" + ec.message() + ")",
+                  ErrorContext{.file = (dir / out.file.path).string()});
+    }
+    out.file.bytes = size;
+    out.file.frame_count = segment.frame_count;
+    out.file.measured_kbps = static_cast<double>(size) * 8 / segment.seconds / 1000;
+    files.push_back(out.file);
+  }
+  writers.outputs.clear();
+}
+
+void remove_manifest(const fs::path& dir) {
+  std::error_code removed;
+  fs::remove(dir / kManifestName, removed);
+}
+
+void write_manifest(const SampleManifest& m) {
+  const fs::path manifest_path = m.dir / kManifestName;
+  const fs::path temp_path = m.dir / (std::string(kManifestName) + ".tmp");
+  {
+    std::ofstream f(temp_path);
+    f << manifest_to_json(m).dump(2) << '\n';
+    if (!f.flush()) {
+      throw Error(ErrorCode::io, "sample: cannot write the manifest (disk full?)",
+                  ErrorContext{.file = manifest_path.string()});
+    }
+  }
+  std::error_code ec;
+  fs::rename(temp_path, manifest_path, ec);
+  if (ec) {
+    throw Error(ErrorCode::io, "sample: cannot write the manifest (" + ec.message() + ")",
+                ErrorContext{.file = manifest_path.string()});
+  }
+}
+
+}  // namespace detail
+
 const SampleSegment& SampleManifest::segment(std::string_view name) const {
   for (const SampleSegment& s : segments) {
     if (s.name == name) return s;
@@ -320,12 +340,11 @@ SampleManifest make_sample(const SampleOptions& options) {
   if (options.out_dir.empty()) {
     throw Error(ErrorCode::invalid_argument, "sample: no output directory given; pass --out DIR");
   }
-  check_writable(options.out_dir);
+  detail::check_writable(options.out_dir);
   const SampleScene scene(options);  // validates the options and loads the photos
   const fs::path dir = options.out_dir;
   // A manifest left from an earlier run would describe files this run is about to replace.
-  std::error_code removed;
-  fs::remove(dir / kManifestName, removed);
+  detail::remove_manifest(dir);
 
   SampleManifest m;
   m.dir = dir;
@@ -364,8 +383,8 @@ SampleManifest make_sample(const SampleOptions& options) {
 
   core::Progress progress("sample " + std::to_string(m.hr_height) + "p", total);
   for (const SampleSegment& segment : m.segments) {
-    SegmentWriters writers =
-        open_segment(dir, segment.name, m.hr_width, m.hr_height, m.lr_width, m.lr_height, options.fps);
+    detail::SegmentWriters writers =
+        detail::open_segment(dir, segment.name, m.hr_width, m.hr_height, m.lr_width, m.lr_height, options.fps);
     for (int64_t i = segment.first_frame; i < segment.first_frame + segment.frame_count; ++i) {
       RenderedFrame frame = window.take();
       NS_ASSERT(frame.hr.index == i);
@@ -374,27 +393,12 @@ SampleManifest make_sample(const SampleOptions& options) {
       writers.outputs[2].writer->write(frame.lr);
       progress.update(i + 1);
     }
-    close_segment(writers, dir, segment, m.files);
+    detail::close_segment(writers, dir, segment, m.files);
   }
   progress.finish();
   m.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  const fs::path manifest_path = dir / kManifestName;
-  const fs::path temp_path = dir / (std::string(kManifestName) + ".tmp");
-  {
-    std::ofstream f(temp_path);
-    f << manifest_to_json(m).dump(2) << '\n';
-    if (!f.flush()) {
-      throw Error(ErrorCode::io, "sample: cannot write the manifest (disk full?)",
-                  ErrorContext{.file = manifest_path.string()});
-    }
-  }
-  std::error_code ec;
-  fs::rename(temp_path, manifest_path, ec);
-  if (ec) {
-    throw Error(ErrorCode::io, "sample: cannot write the manifest (" + ec.message() + ")",
-                ErrorContext{.file = manifest_path.string()});
-  }
+  detail::write_manifest(m);
   log::info("eval.sample", "wrote {} frames ({}x{} -> {}x{}) to {} in {:.1f} s", total, m.hr_width, m.hr_height,
             m.lr_width, m.lr_height, dir.string(), m.elapsed_seconds);
   return m;

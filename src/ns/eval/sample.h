@@ -152,6 +152,19 @@ std::vector<std::string> expand_photo_argument(const std::string& argument);
 // terminal. Returns the manifest it wrote.
 SampleManifest make_sample(const SampleOptions& options);
 
+// The same layout made from the user's own HR video (`neuroscaler eval`): its first train_seconds are the train
+// segment, the next test_seconds (or the rest) the test segment; frames are cropped (centred) to a multiple of
+// 2 x scale so that the LR size is even, LR = HR / scale (area), encoded like a streamer. Throws not_found /
+// corrupt for an unreadable video, invalid_argument when it is too short or too small.
+struct VideoSampleOptions {
+  std::filesystem::path out_dir;
+  std::string reference;      // HR video, any input FFmpeg reads
+  double train_seconds = 5;
+  double test_seconds = 10;   // at most; the video may end sooner
+  std::string command_line;   // recorded in the manifest
+};
+SampleManifest make_sample_from_video(const VideoSampleOptions& options);
+
 // Reads and validates dir/manifest.json (fields, sizes, that every listed file exists).
 SampleManifest load_sample_manifest(const std::filesystem::path& dir);
 

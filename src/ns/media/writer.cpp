@@ -60,6 +60,15 @@ EncoderSettings EncoderSettings::streamer_h264(int width, int height, int bitrat
   return s;
 }
 
+EncoderSettings EncoderSettings::baseline_hr(const std::string& codec, int width, int height, int bitrate_kbps) {
+  constexpr double kPaperHrKbps2160 = 35500.0;
+  const int kbps = bitrate_kbps > 0 ? bitrate_kbps
+                                    : static_cast<int>(kPaperHrKbps2160 * width * height / (3840.0 * 2160.0) + 0.5);
+  if (codec == "vp9") return streamer_vp9(width, height, kbps);
+  if (codec == "h264") return streamer_h264(width, height, kbps);
+  throw Error(ErrorCode::invalid_argument, "HR re-encoding: unknown codec \"" + codec + "\"; use vp9 or h264");
+}
+
 EncoderSettings EncoderSettings::lossless() {
   EncoderSettings s;
   s.encoder = "ffv1";

@@ -37,6 +37,10 @@ struct EncoderSettings {
   static EncoderSettings streamer_h264(int width, int height, int bitrate_kbps = 0);
   // FFV1 level 3, lossless, sliced, with CRCs; for HR references.
   static EncoderSettings lossless();
+  // The baselines' re-encoded HR video (reference §4): streamer_vp9 (codec "vp9") or streamer_h264 ("h264") at the
+  // paper's 35.5 Mbps for 3840x2160, scaled by pixel count, unless bitrate_kbps is given. ns::Error invalid_argument
+  // for another codec.
+  static EncoderSettings baseline_hr(const std::string& codec, int width, int height, int bitrate_kbps = 0);
 };
 
 // Bitrate a streamer would use for this size (reference §9.1 values, interpolated by pixel count).

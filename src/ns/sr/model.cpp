@@ -142,6 +142,24 @@ Model random_model(const ModelDesc& desc, uint64_t seed) {
   return model;
 }
 
-const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" : "fp32"; }
+const char* precision_name(Precision p) {
+  return p == Precision::bf16 ? "bf16" : (p == Precision::fp16 ? "fp16" : "fp32");
+}
+
+Precision parse_precision(const std::string& name, const std::string& backend, const ModelDesc& desc) {
+  for (const Precision p : {Precision::fp32, Precision::bf16, Precision::fp16}) {
+    if (name == precision_name(p)) return p;
+  }
+  if (name != "auto") {
+    throw Error(ErrorCode::invalid_argument, "unknown precision '" + name + "'; use auto, fp32, bf16 or fp16");
+  }
+  for (const BackendEntry& entry : backend_registry()) {  // highest priority first, as "auto" picks backends
+    if (backend != "auto" && entry.name != backend) continue;
+    for (const Precision p : {Precision::fp16, Precision::bf16, Precision::fp32}) {
+      if (entry.available(p) && entry.create({.precision = p})->supports(desc)) return p;
+    }
+  }
+  return Precision::fp32;
+}
 
 }  // namespace ns::sr

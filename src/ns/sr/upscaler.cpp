@@ -12,6 +12,9 @@ namespace ns::sr {
 
 const std::vector<BackendEntry>& backend_registry() {
   static const std::vector<BackendEntry> entries = {
+#ifdef NS_WITH_CUDA
+      {"cuda", 200, &cuda_available, &create_cuda_backend},  // fp16 only, so fp32 / bf16 requests skip it
+#endif
       {"onednn", 100, &onednn_available, &create_onednn_backend},
       {"ref", 0, &ref_available, &create_ref_backend},  // the specification: always last
   };

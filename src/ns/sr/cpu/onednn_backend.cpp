@@ -337,6 +337,7 @@ class OnednnBackend final : public Backend {
 
 bool onednn_available(Precision precision) {
   if (precision == Precision::fp32) return true;
+  if (precision != Precision::bf16) return false;
   try {
     return native_bf16();
   } catch (const dnnl::error&) {

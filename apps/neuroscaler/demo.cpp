@@ -105,6 +105,12 @@ std::string command_line() {
   return text;
 }
 
+// The train and test segment lengths: of the sample the demo makes, or cut from the user's video (eval).
+void add_segment_options(CLI::App* cmd, DemoOptions& o, const std::string& train_help, const std::string& test_help) {
+  cmd->add_option("--train-seconds", o.train_seconds, train_help)->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--test-seconds", o.test_seconds, test_help)->check(CLI::PositiveNumber)->capture_default_str();
+}
+
 // Options the two commands share: the study's knobs.
 void add_study_options(CLI::App* cmd, DemoOptions& o) {
   StudyOptions& s = o.study;
@@ -153,13 +159,12 @@ void add_study_options(CLI::App* cmd, DemoOptions& o) {
 void register_demo(CLI::App& app) {
   auto o = std::make_shared<DemoOptions>();
   o->study.out_dir = "out/demo";
-  o->study.curve_frames = 200;
   CLI::App* cmd = app.add_subcommand(
       "demo",
       "The paper's comparison on the built-in sample (made if missing): fine-tune content-aware F=16 and F=32\n"
       "models from the generic ones on the train segment (time-bounded), then on the test segment per-frame SR\n"
       "(F=16), selective SR (F=32, 20 % uniform anchors) and NeuroScaler (F=32, 7.5 % anchors), against bilinear and\n"
-      "bicubic: PSNR, SSIM, delivered bitrate, server time per stage, streams in real time (estimate), and quality\n"
+      "bicubic: PSNR, SSIM, delivered bitrate, server time per stage, streams in real time (the live engine), and quality\n"
       "against anchor fraction for uniform, NeuroScaler's estimator, ours and the oracle. Writes OUT/report.md,\n"
       "report.json and plots/*.svg, and prints the summary table. The sample it makes is 5 s train + 8 s test;\n"
       "about 9 minutes on a 2-core machine.");
@@ -168,18 +173,13 @@ void register_demo(CLI::App& app) {
       ->check(CLI::IsMember({1080, 2160}))
       ->capture_default_str();
   cmd->add_option("--sample", o->study.sample_dir, "use this sample (`neuroscaler sample --out DIR`) instead of OUT/sample-HR");
-  cmd->add_option("--train-seconds", o->train_seconds, "segments of the sample the demo makes: train (first)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--test-seconds", o->test_seconds, "... and test (the scene cut is at 60 % of it)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  add_segment_options(cmd, *o, "segments of the sample the demo makes: train (first)",
+                      "... and test (the scene cut is at 60 % of it)");
   add_study_options(cmd, *o);
   cmd->callback([o] { run_demo(*o, command_line()); });
 
   auto e = std::make_shared<DemoOptions>();
   e->study.out_dir = "out/eval";
-  e->study.curve_frames = 200;
   CLI::App* eval_cmd = app.add_subcommand(
       "eval",
       "The demo's comparison on your own content: from an HR video FFmpeg reads, the LR stream is made like a\n"
@@ -187,13 +187,8 @@ void register_demo(CLI::App& app) {
       "--test-seconds are the test segment; then as `neuroscaler demo` (OUT/report.md, report.json, plots/).");
   eval_cmd->add_option("--reference,-r", e->reference, "HR video (any input FFmpeg reads)")->required();
   eval_cmd->add_option("--out,-o", e->study.out_dir, "output folder")->capture_default_str();
-  eval_cmd->add_option("--train-seconds", e->train_seconds, "train segment (first)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
   e->test_seconds = 10;
-  eval_cmd->add_option("--test-seconds", e->test_seconds, "test segment (next; at most)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  add_segment_options(eval_cmd, *e, "train segment (first)", "test segment (next; at most)");
   add_study_options(eval_cmd, *e);
   eval_cmd->callback([e] { run_eval(*e, command_line()); });
 }

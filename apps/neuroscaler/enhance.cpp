@@ -284,7 +284,7 @@ void report(const EnhanceOptions& o, const sr::Model& model, const Summary& s) {
   j["output"] = o.out;
   j["method"] = o.method;
   j["model"] = model.desc.name();
-  j["sr_precision"] = sr::precision_name(sr::parse_precision(o.precision, o.backend, model.desc));
+  j["sr_precision"] = o.precision;  // resolved by run_enhance
   j["fraction"] = baseline && o.method == "perframe" ? 1.0 : o.fraction;
   j["frames"] = s.frames;
   j["anchors"] = s.anchors;
@@ -308,9 +308,11 @@ void report(const EnhanceOptions& o, const sr::Model& model, const Summary& s) {
   if (!file) throw Error(ErrorCode::io, "enhance: cannot write " + o.json + "; check the folder and free space");
 }
 
-void run_enhance(const EnhanceOptions& o) {
+void run_enhance(const EnhanceOptions& given) {
   const auto start = std::chrono::steady_clock::now();
-  const sr::Model model = sr::load_model(o.model);
+  const sr::Model model = sr::load_model(given.model);
+  EnhanceOptions o = given;  // "auto" precision resolved once: the upscaler runs it, the summary records it
+  o.precision = sr::precision_name(sr::parse_precision(given.precision, given.backend, model.desc));
   Summary summary = is_baseline(o.method) ? enhance_baseline(o, model) : enhance_hybrid(o, model);
   if (summary.frames == 0) throw Error(ErrorCode::corrupt, "enhance: the input has no frames", {.file = o.in});
   summary.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -28,7 +28,7 @@ struct StudyOptions {
   double fraction = 0.075;           // NeuroScaler's anchors
   double selective_fraction = 0.2;   // selective SR's uniform anchors
   std::vector<double> curve_fractions = {0.025, 0.05, 0.075, 0.1};
-  int64_t curve_frames = 0;          // frames of the quality-vs-fraction study (0: the whole test segment)
+  int64_t curve_frames = 200;        // frames of the quality-vs-fraction study (0: the whole test segment)
   bool oracle = true;                // the oracle in that study (slow: every frame tried as an anchor)
   int64_t frames = 0;                // test frames (0: the whole test segment)
   std::string anchor_codec = "htj2k";

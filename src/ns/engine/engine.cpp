@@ -116,7 +116,6 @@ struct Engine::Impl final : detail::Scheduling {
   }
 
   void add_stream(const StreamConfig& sc) {
-    validate(sc);
     auto stream = std::make_shared<Stream>();
     stream->config = sc;
     stream->coding = imagecodec::EncodeSettings{.codec = sc.anchor_codec, .quality = sc.anchor_quality};

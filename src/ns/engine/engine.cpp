@@ -41,7 +41,7 @@ struct Engine::Impl final : detail::Scheduling {
   explicit Impl(const EngineConfig& c)
       : config(c),
         start(Clock::now()),
-        epoch(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.epoch_frames / c.fps))),
+        epoch(detail::epoch_duration(c)),
         sr_queue(static_cast<size_t>(c.sr_queue)),
         encode_queue(static_cast<size_t>(c.encode_queue)) {}
 

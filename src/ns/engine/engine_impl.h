@@ -182,6 +182,9 @@ class BaselineOutput {
 
 std::string logger_name(const Stream& stream);  // "engine.stream.<name>"
 
+// One selection epoch of wall time: epoch_frames / fps.
+Clock::duration epoch_duration(const EngineConfig& config);
+
 // Waits until `due`, or less when a stop is requested (the token wakes the wait: no polling). false when stopped.
 bool wait_until(std::stop_token stop, Clock::time_point due);
 

@@ -60,8 +60,7 @@ class BaselineFeed {
       : stream_(stream),
         scheduling_(scheduling),
         output_(output),
-        epoch_(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config.epoch_frames /
-                                                                                         config.fps))),
+        epoch_(epoch_duration(config)),
         sr_at_(static_cast<size_t>(config.epoch_frames), stream.config.method == "perframe") {
     if (stream.config.method == "selective") {  // uniform: the paper's 8 of every 40 frames at 0.2
       const double fraction = stream.config.fraction > 0 ? stream.config.fraction : kSelectiveFraction;
@@ -111,6 +110,10 @@ void open_stream(Stream& stream, media::Demuxer& demuxer) {
 }
 
 }  // namespace
+
+Clock::duration epoch_duration(const EngineConfig& config) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config.epoch_frames / config.fps));
+}
 
 bool wait_until(std::stop_token stop, Clock::time_point due) {
   std::mutex mutex;

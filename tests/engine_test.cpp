@@ -17,6 +17,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "ns/core/bounded_queue.h"
 #include "ns/core/resize.h"
 #include "ns/engine/engine.h"
 #include "ns/hybrid/hybrid.h"
@@ -224,6 +225,77 @@ TEST(Engine, ManyStreamsOneFaultyEach) {
   EXPECT_NE(metrics.find("neuroscaler_stream_frames_total{stream=\"a\"} " + std::to_string(kFrames)), std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("neuroscaler_stream_up{stream=\"missing\"} 0"), std::string::npos);
+}
+
+// A model that is finite on a black frame (the warm-up's) but overflows to NaN on any real picture: huge head weights.
+void save_overflowing_model(const std::string& path) {
+  sr::Model model = sr::random_model(sr::ModelDesc{.blocks = 1, .channels = 4, .scale = 3}, 7);
+  std::vector<float>& head = model.tensors.at("head.0.weight").data;
+  for (size_t i = 0; i < head.size(); ++i) head[i] = i % 2 ? 3e38f : -3e38f;
+  sr::save_model(model, path);
+}
+
+TEST(Engine, BatchedSrFailsOnlyTheStreamWhoseModelFails) {
+  // One SR worker taking up to 4 anchors of any streams per call; one stream's model produces NaN. Its stream fails,
+  // the others in the same batches still get every anchor.
+  test::TempDir dir;
+  write_inputs(dir);
+  save_overflowing_model(dir.file("nan.safetensors"));
+  engine::EngineConfig config = small_config();
+  config.sr_workers = 1;
+  config.sr_batch = 4;
+  config.fraction = 0.5;  // 12 anchors per epoch: the worker is busy while the rest of an epoch's anchors queue
+  // Real-time inputs (0.8 s each): every epoch has frames of every stream to select from.
+  engine::StreamConfig bad = stream(dir, "nan", "in0.webm", true);
+  bad.model = dir.file("nan.safetensors");
+  config.streams = {stream(dir, "a", "in0.webm", true), bad, stream(dir, "b", "in1.webm", true)};
+
+  engine::Engine engine(config);
+  engine.wait();
+  const engine::EngineStats stats = engine.stats();
+  EXPECT_EQ(find(stats, "nan").state, engine::StreamState::failed);
+  EXPECT_NE(find(stats, "nan").error.find("NaN"), std::string::npos) << find(stats, "nan").error;
+  for (const std::string name : {"a", "b"}) {
+    SCOPED_TRACE(name);
+    const engine::StreamStats& s = find(stats, name);
+    EXPECT_EQ(s.state, engine::StreamState::finished) << s.error;
+    EXPECT_GT(s.anchors_written, 0);
+    EXPECT_EQ(s.anchors_written + s.anchors_dropped_deadline + s.anchors_dropped_full + s.anchors_missed,
+              s.anchors_selected);
+    EXPECT_EQ(decode_hybrid(dir.file(name + ".mkv")).anchors, s.anchors_written);
+  }
+  EXPECT_GT(stats.sr_batches, 0);
+  EXPECT_GE(stats.sr_batch_frames, stats.sr_batches);
+  // The epoch clock queues an epoch's anchors at once while the one worker is busy with the first of them.
+  EXPECT_GE(stats.sr_batch_max, 2);
+  EXPECT_LE(stats.sr_batch_max, 4);
+  const nlohmann::json json = nlohmann::json::parse(engine::stats_json(stats));
+  EXPECT_EQ(json["sr_batches"]["calls"], stats.sr_batches);
+  EXPECT_NE(engine::stats_prometheus(stats).find("neuroscaler_sr_batch_frames_total " +
+                                                 std::to_string(stats.sr_batch_frames)),
+            std::string::npos);
+}
+
+TEST(EngineQueue, PopBatchTakesWhatIsQueuedUpToItsLimit) {
+  core::BoundedQueue<int> queue(8);
+  for (int i = 0; i < 5; ++i) queue.push(i);
+  EXPECT_EQ(queue.pop_batch(3), (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(queue.pop_batch(3), (std::vector<int>{3, 4}));
+  // A waiting consumer wakes for the first item; a producer blocked on a full queue wakes when a batch leaves.
+  core::BoundedQueue<int> small(2);
+  std::vector<int> got;
+  std::thread consumer([&] { got = small.pop_batch(4); });
+  small.push(7);
+  consumer.join();
+  EXPECT_EQ(got, std::vector<int>{7});
+  small.push(1);
+  small.push(2);
+  std::thread producer([&] { small.push(3); });
+  EXPECT_EQ(small.pop_batch(4), (std::vector<int>{1, 2}));
+  producer.join();
+  small.close();
+  EXPECT_EQ(small.pop_batch(4), std::vector<int>{3});
+  EXPECT_TRUE(small.pop_batch(4).empty());
 }
 
 // stop() while real-time inputs are still playing: every output is finalised and decodes (a prefix of the input).

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include "ns/core/colour.h"
+#include "ns/core/error.h"
+#include "ns/sr/batch.h"
 #include "ns/sr/sr.h"
 #include "support/fixtures.h"
 
@@ -193,6 +196,69 @@ TEST(SrBackend, WholeModelOnARealFrameMatchesRef) {
     EXPECT_LE(max_diff, 1) << entry.name;
     EXPECT_LE(differing, 120 * 90 * 3 / 200) << entry.name;  // under 0.5 % of the samples
   }
+}
+
+bool frames_equal(const core::Frame& a, const core::Frame& b) {
+  if (!core::same_size(a, b)) return false;
+  for (int p = 0; p < core::kPlaneCount; ++p)
+    for (int y = 0; y < a.plane_height(p); ++y)
+      if (!std::equal(a.row(p, y), a.row(p, y) + a.plane_width(p), b.row(p, y))) return false;
+  return true;
+}
+
+TEST(SrBatch, FramesOfSeveralModelsAndSizesEqualOneUpscalerEach) {
+  // Three streams' models (two architectures), frames of two sizes, in one call: each result is exactly what that
+  // model's own Upscaler gives; pts and index are kept.
+  const Model a = random_model({.blocks = 1, .channels = 4, .scale = 3}, 1);
+  const Model b = random_model({.blocks = 1, .channels = 4, .scale = 3}, 2);
+  const Model c = random_model({.blocks = 2, .channels = 8, .scale = 2}, 3);
+  BatchUpscaler batch({.backend = "ref"}, 4);
+  const int ia = batch.add_model(a, 24, 18, Precision::fp32);
+  const int ib = batch.add_model(b, 24, 18, Precision::fp32);
+  const int ic = batch.add_model(c, 16, 12, Precision::fp32);
+  EXPECT_EQ(batch.backend_name(ia), "ref");
+  std::vector<core::Frame> lr;
+  lr.push_back(test::synthetic_frame(24, 18, 0));
+  lr.push_back(test::synthetic_frame(24, 18, 1, 2));
+  lr.push_back(test::synthetic_frame(16, 12, 2, 3));
+  lr.push_back(test::synthetic_frame(20, 14, 3, 4));
+  for (size_t i = 0; i < lr.size(); ++i) lr[i].pts = 100 + static_cast<int64_t>(i);
+  std::vector<core::Frame> hr(lr.size());
+  const std::vector<BatchUpscaler::Job> jobs = {
+      {ia, &lr[0], &hr[0]}, {ib, &lr[1], &hr[1]}, {ic, &lr[2], &hr[2]}, {ia, &lr[3], &hr[3]}};
+  batch.upscale(jobs);
+  const Model* models[] = {&a, &b, &c, &a};
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    SCOPED_TRACE(i);
+    Upscaler own(*models[i], lr[i].width(), lr[i].height(), {.backend = "ref"});
+    core::Frame expected;
+    own.upscale(lr[i], expected);
+    EXPECT_TRUE(frames_equal(hr[i], expected));
+    EXPECT_EQ(hr[i].pts, lr[i].pts);
+  }
+}
+
+TEST(SrBatch, RefusesUnknownModelsOversizedFramesAndWrongOutputs) {
+  BatchUpscaler batch({.backend = "ref"}, 2);
+  const int id = batch.add_model(random_model({.blocks = 1, .channels = 4, .scale = 3}, 1), 16, 12, Precision::fp32);
+  const core::Frame small = test::synthetic_frame(16, 12, 0);
+  const core::Frame big = test::synthetic_frame(32, 12, 0);
+  core::Frame out, wrong(10, 10);
+  auto code_of = [&](const BatchUpscaler::Job& job) -> std::optional<ErrorCode> {
+    try {
+      batch.upscale({&job, 1});
+    } catch (const Error& e) {
+      return e.code();
+    }
+    return std::nullopt;
+  };
+  EXPECT_EQ(code_of({id + 1, &small, &out}), ErrorCode::invalid_argument);
+  EXPECT_EQ(code_of({id, &big, &out}), ErrorCode::invalid_argument);
+  EXPECT_EQ(code_of({id, &small, &wrong}), ErrorCode::mismatch);
+  EXPECT_EQ(code_of({id, &small, &out}), std::nullopt);
+  batch.remove_model(id);
+  EXPECT_EQ(code_of({id, &small, &out}), ErrorCode::invalid_argument);
+  EXPECT_THROW(BatchUpscaler({.backend = "ref"}, 0), Error);
 }
 
 TEST(SrBackend, ShippedModelsMatchRef) {

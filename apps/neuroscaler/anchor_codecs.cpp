@@ -350,9 +350,7 @@ void register_anchor_codecs(CLI::App& app) {
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--json", options->json, "also write the results as JSON to this file");
-  cmd->add_option("--backend", options->backend, "SR backend: auto | onednn | ref")
-      ->check(CLI::IsMember({"auto", "onednn", "ref"}))
-      ->capture_default_str();
+  add_backend_option(cmd, options->backend);
   cmd->add_option("--sr-threads", options->sr_threads, "SR inference threads (default: all cores)");
   cmd->add_flag("--quick", options->quick, "two qualities per codec (smoke tests)");
   cmd->callback([options] { run_anchor_codecs(*options); });

@@ -40,6 +40,7 @@ struct BenchOptions {
   std::string in;       // a VP9 file instead of the sample's test segment
   std::string backend = "auto";
   int sr_threads = 0;
+  int sr_batch = 0;
   std::string json;
 };
 
@@ -113,6 +114,7 @@ Run run_streams(const BenchOptions& o, const std::string& input, const std::stri
   if (o.method != "selective" && o.fraction > 0) config.fraction = o.fraction;
   config.backend = o.backend;
   config.sr_threads = o.sr_threads;
+  config.sr_batch = o.sr_batch;
   const bool baseline = engine::is_baseline_method(o.method);
   for (int i = 0; i < n; ++i) {
     const std::string name = "s" + std::to_string(i);
@@ -299,10 +301,11 @@ void register_bench_streams(CLI::App& app) {
                   "SR model (default models/edsr_b8_f32_s3_generic.safetensors; perframe: the f16 one)");
   cmd->add_option("--sample", o->sample, "sample folder (neuroscaler sample --out DIR)");
   cmd->add_option("--in", o->in, "replay this VP9 file instead of the sample's test segment");
-  cmd->add_option("--backend", o->backend, "SR backend: auto | onednn | ref")
-      ->check(CLI::IsMember({"auto", "onednn", "ref"}))
-      ->capture_default_str();
+  add_backend_option(cmd, o->backend);
   cmd->add_option("--sr-threads", o->sr_threads, "SR inference threads (default: the backend's choice)");
+  cmd->add_option("--sr-batch", o->sr_batch,
+                  "anchors of any streams per SR call at most (default: the backend's, 8 on a GPU, 1 on CPU)")
+      ->check(CLI::Range(0, 64));
   cmd->add_option("--json", o->json, "write the machine, command, per-N results and the verdict as JSON");
   cmd->callback([o] { run_bench(*o); });
 }

@@ -2,6 +2,8 @@
 // parses nothing itself beyond options and calls the library. Errors are ns::Error, reported by main.
 #pragma once
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace ns::app {
@@ -21,5 +23,8 @@ void register_decode(CLI::App& app);
 void register_serve(CLI::App& app);
 void register_bench_streams(CLI::App& app);
 void register_demo(CLI::App& app);  // demo and eval
+
+// --backend: "auto" or one of the SR backends compiled in (sr::backend_names()); `note` follows the list in the help.
+CLI::Option* add_backend_option(CLI::App* cmd, std::string& backend, const std::string& note = "");
 
 }  // namespace ns::app

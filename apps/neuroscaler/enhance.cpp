@@ -348,11 +348,7 @@ void register_enhance(CLI::App& app) {
   cmd->add_option("--anchor-quality", o->anchor_quality,
                   "codec quality (jpeg 1-100; j2k target PSNR dB; htj2k 1-100); default: the codec's");
   cmd->add_flag("--chroma-444", o->chroma_444, "JPEG anchors with full-resolution chroma");
-  std::vector<std::string> backends = sr::backend_names();  // those compiled in
-  backends.insert(backends.begin(), "auto");
-  cmd->add_option("--backend", o->backend, fmt::format("SR backend: {}", fmt::join(backends, " | ")))
-      ->check(CLI::IsMember(backends))
-      ->capture_default_str();
+  add_backend_option(cmd, o->backend);
   cmd->add_option("--precision", o->precision,
                   "SR precision: auto (fp16 on a GPU, bf16 where the CPU has avx512_bf16, else fp32) | fp32 | bf16 | fp16")
       ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16"}))

@@ -256,9 +256,7 @@ void register_reconstruct(CLI::App& app) {
   cmd->add_option("--anchor-video", o->anchor_video, "HR video whose frames at the anchor indices are the anchors");
   cmd->add_option("--anchor-dir", o->anchor_dir, "folder of HR anchor images named by frame index (00042.png)");
   cmd->add_option("--model,-m", o->model, "SR model (.safetensors): anchors are the model's up-scale of the LR frame");
-  cmd->add_option("--backend", o->backend, "SR backend: auto | onednn | ref")
-      ->check(CLI::IsMember({"auto", "onednn", "ref"}))
-      ->capture_default_str();
+  add_backend_option(cmd, o->backend);
   cmd->add_option("--sr-threads", o->sr_threads, "SR inference threads (default: all cores)");
   CLI::Option* scale = cmd->add_option("--scale", o->scale, "HR / LR size ratio (default: the model's, else 3)")
                            ->check(CLI::Range(1, 4))

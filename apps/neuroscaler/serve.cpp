@@ -54,10 +54,11 @@ void print_summary(const engine::EngineStats& stats) {
     failed += s.state == engine::StreamState::failed ? 1 : 0;
   }
   std::fprintf(stderr, "serve: %.1f s, %zu streams (%d running, %d failed), %lld frames, anchors %lld of %lld written, "
-                       "%lld deadline misses, SR queue %lld\n",
+                       "%lld deadline misses, SR queue %lld, SR batch mean %.2f\n",
                stats.uptime_s, stats.streams.size(), running, failed, static_cast<long long>(frames),
                static_cast<long long>(written), static_cast<long long>(selected), static_cast<long long>(misses),
-               static_cast<long long>(stats.sr_queue_depth));
+               static_cast<long long>(stats.sr_queue_depth),
+               stats.sr_batches > 0 ? static_cast<double>(stats.sr_batch_frames) / stats.sr_batches : 0.0);
 }
 
 void run_serve(const ServeOptions& o) {

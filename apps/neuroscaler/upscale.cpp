@@ -90,12 +90,7 @@ void register_upscale(CLI::App& app) {
       ->required();
   cmd->add_option("--in,-i", options->input, "input video (file, URL, or - for stdin)")->required();
   cmd->add_option("--out,-o", options->output, "output file (.mkv, .y4m, or - for Y4M on stdout)")->required();
-  std::vector<std::string> backends = sr::backend_names();  // those compiled in
-  backends.insert(backends.begin(), "auto");
-  cmd->add_option("--backend", options->backend,
-                  fmt::format("{} (ref is the slow specification)", fmt::join(backends, " | ")))
-      ->check(CLI::IsMember(backends))
-      ->capture_default_str();
+  add_backend_option(cmd, options->backend, " (ref is the slow specification)");
   cmd->add_option("--precision", options->precision,
                   "fp32 | bf16 | fp16 (bf16 needs avx512_bf16; fp16 is the cuda backend's; default: fp16 for cuda, "
                   "else fp32)")

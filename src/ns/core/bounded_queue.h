@@ -1,5 +1,5 @@
 // ns/core: a bounded multi-producer multi-consumer queue (STYLE.md, Threads and queues).
-// In: items pushed by any thread. Out: items popped in FIFO order by any thread.
+// In: items pushed by any thread. Out: items popped in FIFO order by any thread, one at a time or in batches.
 // push() blocks while full; try_push() reports full instead (the live engine drops, never grows); close() wakes every
 // waiter: pushes then fail, pops drain what is left and then return nothing.
 // Thread-safety: every member may be called from any thread. Errors: none (capacity 0 is an NS_ASSERT).
@@ -10,6 +10,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "ns/core/error.h"
 
@@ -52,6 +53,22 @@ class BoundedQueue {
     lock.unlock();
     not_full_.notify_one();
     return item;
+  }
+
+  // Waits for an item, then takes it and whatever else is queued, up to `max` items in FIFO order (batching
+  // consumers). Empty once the queue is closed and empty.
+  std::vector<T> pop_batch(size_t max) {
+    NS_ASSERT(max > 0);
+    std::vector<T> batch;
+    std::unique_lock lock(mutex_);
+    not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
+    while (!items_.empty() && batch.size() < max) {
+      batch.push_back(std::move(items_.front()));
+      items_.pop_front();
+    }
+    lock.unlock();
+    not_full_.notify_all();
+    return batch;
   }
 
   void close() {

@@ -78,8 +78,8 @@ EngineConfig parse_config(const std::string& json_text, const std::string& base_
     throw Error(ErrorCode::corrupt, where + ": not valid JSON (" + e.what() + "); fix the file");
   }
   check_keys(root,
-             {"method", "fraction", "epoch_frames", "fps", "backend", "precision", "sr_workers", "sr_threads", "encode_workers",
-              "sr_queue", "encode_queue", "stall_timeout_s", "streams"},
+             {"method", "fraction", "epoch_frames", "fps", "backend", "precision", "sr_workers", "sr_threads", "sr_batch",
+              "encode_workers", "sr_queue", "encode_queue", "stall_timeout_s", "streams"},
              where);
   EngineConfig c;
   read_key(root, "method", c.method, where);
@@ -90,6 +90,7 @@ EngineConfig parse_config(const std::string& json_text, const std::string& base_
   read_key(root, "precision", c.precision, where);
   read_key(root, "sr_workers", c.sr_workers, where);
   read_key(root, "sr_threads", c.sr_threads, where);
+  read_key(root, "sr_batch", c.sr_batch, where);
   read_key(root, "encode_workers", c.encode_workers, where);
   read_key(root, "sr_queue", c.sr_queue, where);
   read_key(root, "encode_queue", c.encode_queue, where);
@@ -149,6 +150,7 @@ void validate(const EngineConfig& c) {
   if (!(c.fps > 0 && c.fps <= 1000)) bad("fps must be in (0, 1000]");
   if (c.sr_workers < 1 || c.sr_workers > 64) bad("sr_workers must be 1 .. 64");
   if (c.sr_threads < 0) bad("sr_threads must be >= 0");
+  if (c.sr_batch < 0 || c.sr_batch > 64) bad("sr_batch must be 0 (the backend's) .. 64");
   if (c.precision != "auto" && c.precision != "fp32" && c.precision != "bf16" && c.precision != "fp16") {
     bad("precision must be auto, fp32, bf16 or fp16, got \"" + c.precision + "\"");
   }

@@ -11,6 +11,7 @@
 #include "ns/core/error.h"
 #include "ns/core/log.h"
 #include "ns/engine/engine_impl.h"
+#include "ns/sr/batch.h"
 
 namespace ns::engine {
 
@@ -42,6 +43,7 @@ struct Engine::Impl final : detail::Scheduling {
       : config(c),
         start(Clock::now()),
         epoch(detail::epoch_duration(c)),
+        sr_batch(c.sr_batch > 0 ? c.sr_batch : sr::default_max_batch(c.backend)),
         sr_queue(static_cast<size_t>(c.sr_queue)),
         encode_queue(static_cast<size_t>(c.encode_queue)) {}
 
@@ -60,7 +62,9 @@ struct Engine::Impl final : detail::Scheduling {
   std::vector<std::shared_ptr<Stream>> streams;
   int next_id = 0;
 
+  const int sr_batch;  // anchors per SR call at most
   core::BoundedQueue<AnchorJob> sr_queue;
+  std::atomic<int64_t> sr_batches{0}, sr_batch_frames{0}, sr_batch_max{0};
   core::BoundedQueue<AnchorJob> encode_queue;
   std::vector<std::jthread> sr_workers;
   std::vector<std::jthread> encoders;
@@ -252,75 +256,120 @@ struct Engine::Impl final : detail::Scheduling {
     }
   }
 
+  // An SR worker: takes up to sr_batch queued anchors (of any streams) at once and super-resolves them in one call,
+  // each with its stream's model (prepared on the stream's warm-up, kept until the stream closes).
   void sr_loop() {
     sr::UpscalerOptions options;
     options.backend = config.backend;
     options.backend_options.threads = config.sr_threads;
-    // One prepared upscaler per stream: switching streams switches weights without rebuilding anything.
-    std::map<int, std::pair<std::weak_ptr<Stream>, std::unique_ptr<sr::Upscaler>>> upscalers;
-    auto upscaler_for = [&](const AnchorJob& job) -> sr::Upscaler& {
-      auto& [owner, upscaler] = upscalers[job.stream->id];
-      if (!upscaler) {
-        owner = job.stream;
-        // The fastest precision this backend runs the stream's model at (bf16 on CPUs with avx512_bf16).
-        sr::UpscalerOptions stream_options = options;
-        stream_options.backend_options.precision =
-            sr::parse_precision(config.precision, config.backend, job.stream->model->desc);
-        upscaler = std::make_unique<sr::Upscaler>(*job.stream->model, job.stream->lr_width, job.stream->lr_height,
-                                                  stream_options);
-      }
-      return *upscaler;
+    sr::BatchUpscaler upscalers(options, sr_batch);
+    std::map<int, std::pair<std::weak_ptr<Stream>, int>> model_ids;  // stream id -> (stream, BatchUpscaler model id)
+    auto model_for = [&](const std::shared_ptr<Stream>& stream) {
+      auto found = model_ids.find(stream->id);
+      if (found != model_ids.end()) return found->second.second;
+      // The fastest precision this backend runs the stream's model at (bf16 on CPUs with avx512_bf16).
+      const sr::Precision precision = sr::parse_precision(config.precision, config.backend, stream->model->desc);
+      const int id = upscalers.add_model(*stream->model, stream->lr_width, stream->lr_height, precision);
+      model_ids.emplace(stream->id, std::make_pair(std::weak_ptr<Stream>(stream), id));
+      return id;
     };
-    while (std::optional<AnchorJob> job = sr_queue.pop()) {
-      Stream& stream = *job->stream;
-      if (job->frame.empty()) {  // warm-up: prepare the upscaler and run it once (the backend's first run is slow)
+    // A baseline's frame gets its result (empty: skipped); its output counts the outcome. An anchor is settled.
+    auto skip = [](AnchorJob& job) {
+      if (job.result) {
+        job.result->set_value(core::Frame());
+      } else {
+        job.stream->settle(job.sequence, std::nullopt);
+      }
+    };
+    for (std::vector<AnchorJob> batch = sr_queue.pop_batch(static_cast<size_t>(sr_batch)); !batch.empty();
+         batch = sr_queue.pop_batch(static_cast<size_t>(sr_batch))) {
+      std::vector<AnchorJob*> ready;
+      std::vector<sr::BatchUpscaler::Job> calls;
+      std::vector<core::Frame> hr(batch.size());
+      for (AnchorJob& job : batch) {
+        Stream& stream = *job.stream;
+        if (job.frame.empty()) {  // warm-up: prepare the model and run it once (the backend's first run is slow)
+          try {
+            core::Frame blank(stream.lr_width, stream.lr_height), out;
+            blank.fill(16, 128, 128);
+            const sr::BatchUpscaler::Job warm{model_for(job.stream), &blank, &out};
+            upscalers.upscale({&warm, 1});
+          } catch (const std::exception& e) {
+            stream.fail(std::string("preparing super-resolution failed: ") + e.what());
+          }
+          stream.set_warmed();
+          continue;
+        }
+        if (Clock::now() > job.deadline) {
+          if (!job.result) ++stream.anchors_dropped_deadline;
+          skip(job);
+          continue;
+        }
         try {
-          core::Frame blank(stream.lr_width, stream.lr_height), hr;
-          blank.fill(16, 128, 128);
-          upscaler_for(*job).upscale(blank, hr);
+          calls.push_back({model_for(job.stream), &job.frame, &hr[ready.size()]});
+          ready.push_back(&job);
         } catch (const std::exception& e) {
-          stream.fail(std::string("preparing super-resolution failed: ") + e.what());
+          stream.fail(std::string("super-resolution failed: ") + e.what());
+          skip(job);
         }
-        stream.set_warmed();
-        continue;
       }
-      // A baseline's frame gets its result (empty: skipped); its output counts the outcome. An anchor is settled.
-      auto skip = [&] {
-        if (job->result) {
-          job->result->set_value(core::Frame());
-        } else {
-          stream.settle(job->sequence, std::nullopt);
-        }
-      };
-      if (Clock::now() > job->deadline) {
-        if (!job->result) ++stream.anchors_dropped_deadline;
-        skip();
-        continue;
-      }
-      try {
-        sr::Upscaler& upscaler = upscaler_for(*job);
-        const Clock::time_point begin = Clock::now();
-        core::Frame hr;
-        upscaler.upscale(job->frame, hr);
-        {
-          std::lock_guard lock(stream.stats_mutex);
-          stream.sr_ms.add(ms_since(begin));
-        }
-        if (job->result) {
-          job->result->set_value(std::move(hr));
-        } else {
-          job->frame = std::move(hr);
-          const int64_t sequence = job->sequence;
-          if (!encode_queue.push(std::move(*job))) stream.settle(sequence, std::nullopt);
-        }
-      } catch (const std::exception& e) {
-        stream.fail(std::string("super-resolution failed: ") + e.what());
-        skip();
-      }
-      std::erase_if(upscalers, [](const auto& entry) {
+      if (!ready.empty()) run_batch(upscalers, ready, calls, hr, skip);
+      std::erase_if(model_ids, [&](const auto& entry) {
         const std::shared_ptr<Stream> s = entry.second.first.lock();
-        return !s || s->is_closing();
+        if (s && !s->is_closing()) return false;
+        upscalers.remove_model(entry.second.second);
+        return true;
       });
+    }
+  }
+
+  // One network call for the ready jobs; when it fails, each job alone, so that a bad stream (e.g. a model that
+  // produces NaN) fails by itself and the others in its batch still get their frames.
+  template <typename Skip>
+  void run_batch(sr::BatchUpscaler& upscalers, const std::vector<AnchorJob*>& ready,
+                 const std::vector<sr::BatchUpscaler::Job>& calls, std::vector<core::Frame>& hr, Skip& skip) {
+    std::vector<bool> done(ready.size(), false);
+    const Clock::time_point begin = Clock::now();
+    try {
+      upscalers.upscale(calls);
+      std::fill(done.begin(), done.end(), true);
+      count_batch(static_cast<int64_t>(ready.size()));
+    } catch (const std::exception&) {
+      for (size_t i = 0; i < ready.size(); ++i) {
+        try {
+          upscalers.upscale({&calls[i], 1});
+          done[i] = true;
+          count_batch(1);
+        } catch (const std::exception& e) {
+          ready[i]->stream->fail(std::string("super-resolution failed: ") + e.what());
+          skip(*ready[i]);
+        }
+      }
+    }
+    const double elapsed = ms_since(begin);
+    for (size_t i = 0; i < ready.size(); ++i) {
+      if (!done[i]) continue;
+      AnchorJob& job = *ready[i];
+      Stream& stream = *job.stream;
+      {
+        std::lock_guard lock(stream.stats_mutex);
+        stream.sr_ms.add(elapsed);  // each anchor of a batch waits for the whole call
+      }
+      if (job.result) {
+        job.result->set_value(std::move(hr[i]));
+      } else {
+        job.frame = std::move(hr[i]);
+        const int64_t sequence = job.sequence;
+        if (!encode_queue.push(std::move(job))) stream.settle(sequence, std::nullopt);
+      }
+    }
+  }
+
+  void count_batch(int64_t frames) {
+    ++sr_batches;
+    sr_batch_frames += frames;
+    int64_t max = sr_batch_max.load();
+    while (frames > max && !sr_batch_max.compare_exchange_weak(max, frames)) {
     }
   }
 
@@ -387,6 +436,9 @@ struct Engine::Impl final : detail::Scheduling {
     s.uptime_s = std::chrono::duration<double>(Clock::now() - start).count();
     s.epochs = epochs;
     s.sr_queue_depth = static_cast<int64_t>(sr_queue.size());
+    s.sr_batches = sr_batches;
+    s.sr_batch_frames = sr_batch_frames;
+    s.sr_batch_max = sr_batch_max;
     s.encode_queue_depth = static_cast<int64_t>(encode_queue.size());
     std::lock_guard lock(streams_mutex);
     for (const auto& stream : streams) s.streams.push_back(stream->stats());

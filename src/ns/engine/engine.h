@@ -53,6 +53,8 @@ struct EngineConfig {
   std::string precision = "auto";        // SR precision: auto (the fastest the backend has) | fp32 | bf16 | fp16
   int sr_workers = 1;                    // SR worker threads
   int sr_threads = 0;                    // inference threads per SR worker; 0 = the backend's choice
+  int sr_batch = 0;                      // anchors an SR worker takes at once, of any streams; 0 = the backend's
+                                         // (sr::default_max_batch: 8 on a GPU, 1 on CPU)
   int encode_workers = 1;                // anchor image encoder threads
   int sr_queue = 64;                     // anchors waiting for SR, all streams together
   int encode_queue = 64;                 // SR images waiting for coding
@@ -118,6 +120,9 @@ struct EngineStats {
   int64_t epochs = 0;
   int64_t sr_queue_depth = 0;
   int64_t encode_queue_depth = 0;
+  int64_t sr_batches = 0;       // network calls of the SR workers (warm-ups not counted)
+  int64_t sr_batch_frames = 0;  // frames they super-resolved: sr_batch_frames / sr_batches is the mean batch
+  int64_t sr_batch_max = 0;     // the largest batch so far
   std::vector<StreamStats> streams;
 };
 std::string stats_json(const EngineStats& stats);

@@ -101,6 +101,10 @@ std::string stats_json(const EngineStats& stats) {
   root["epochs"] = stats.epochs;
   root["sr_queue_depth"] = stats.sr_queue_depth;
   root["encode_queue_depth"] = stats.encode_queue_depth;
+  root["sr_batches"] = {{"calls", stats.sr_batches},
+                        {"frames", stats.sr_batch_frames},
+                        {"mean", stats.sr_batches > 0 ? static_cast<double>(stats.sr_batch_frames) / stats.sr_batches : 0.0},
+                        {"max", stats.sr_batch_max}};
   root["streams"] = nlohmann::ordered_json::array();
   for (const StreamStats& s : stats.streams) {
     nlohmann::ordered_json j;
@@ -156,6 +160,10 @@ std::string stats_prometheus(const EngineStats& stats) {
   metric("neuroscaler_queue_depth", "gauge", "Items waiting in the engine's queues.");
   value("neuroscaler_queue_depth", "queue=\"sr\"", static_cast<double>(stats.sr_queue_depth));
   value("neuroscaler_queue_depth", "queue=\"encode\"", static_cast<double>(stats.encode_queue_depth));
+  metric("neuroscaler_sr_batches_total", "counter", "SR network calls (batches of anchors of any streams).");
+  value("neuroscaler_sr_batches_total", "", static_cast<double>(stats.sr_batches));
+  metric("neuroscaler_sr_batch_frames_total", "counter", "Frames super-resolved in those calls.");
+  value("neuroscaler_sr_batch_frames_total", "", static_cast<double>(stats.sr_batch_frames));
   metric("neuroscaler_stream_info", "gauge", "1 per stream, labelled with its method.");
   for (const auto& s : stats.streams) {
     value("neuroscaler_stream_info", label(s.name) + ",method=\"" + s.method + "\"", 1.0);

@@ -103,12 +103,14 @@ const engine::StreamStats& find(const engine::EngineStats& stats, const std::str
 
 TEST(EngineConfig, ParsesAndResolvesRelativePaths) {
   const engine::EngineConfig c = engine::parse_config(
-      R"({"fraction": 0.05, "sr_workers": 2, "streams": [{"name": "cam1", "input": "a.webm", "model": "/m/x.safetensors",
+      R"({"fraction": 0.05, "sr_workers": 2, "devices": [0, 1], "sr_batch": 4, "streams": [{"name": "cam1", "input": "a.webm", "model": "/m/x.safetensors",
           "output": "out/cam1.mkv", "realtime": false, "anchor_codec": "jpeg", "anchor_quality": 90},
           {"name": "cam2", "input": "srt://127.0.0.1:9000", "model": "m.safetensors", "output": "cam2.mkv"}]})",
       "/srv/ns", "test.json");
   EXPECT_DOUBLE_EQ(c.fraction, 0.05);
   EXPECT_EQ(c.sr_workers, 2);
+  EXPECT_EQ(c.devices, (std::vector<int>{0, 1}));
+  EXPECT_EQ(c.sr_batch, 4);
   ASSERT_EQ(c.streams.size(), 2u);
   EXPECT_EQ(c.streams[0].input, "/srv/ns/a.webm");
   EXPECT_EQ(c.streams[0].model, "/m/x.safetensors");
@@ -161,6 +163,9 @@ TEST(EngineConfig, RefusesUnknownKeysBadValuesAndDuplicates) {
             ErrorCode::invalid_argument);
   EXPECT_EQ(test::error_code_of([] { engine::parse_config(R"({"method": "oracle"})", "", "c.json"); }),
             ErrorCode::invalid_argument);
+  for (const char* bad : {R"({"devices": []})", R"({"devices": [-1]})", R"({"sr_batch": 65})"}) {
+    EXPECT_EQ(test::error_code_of([&] { engine::parse_config(bad, "", "c.json"); }), ErrorCode::invalid_argument) << bad;
+  }
   EXPECT_EQ(test::error_code_of([] { engine::parse_config("{\"streams\": [", "", "c.json"); }), ErrorCode::corrupt);
   EXPECT_EQ(test::error_code_of([] {
               engine::parse_config(R"({"streams": [{"name": "a", "input": "i", "model": "m", "output": "o"},

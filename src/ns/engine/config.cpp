@@ -1,4 +1,5 @@
 // The engine's config file (JSON) and its validation.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -78,7 +79,8 @@ EngineConfig parse_config(const std::string& json_text, const std::string& base_
     throw Error(ErrorCode::corrupt, where + ": not valid JSON (" + e.what() + "); fix the file");
   }
   check_keys(root,
-             {"method", "fraction", "epoch_frames", "fps", "backend", "precision", "sr_workers", "sr_threads", "sr_batch",
+             {"method", "fraction", "epoch_frames", "fps", "backend", "precision", "devices", "sr_workers", "sr_threads",
+              "sr_batch",
               "encode_workers", "sr_queue", "encode_queue", "stall_timeout_s", "streams"},
              where);
   EngineConfig c;
@@ -88,6 +90,7 @@ EngineConfig parse_config(const std::string& json_text, const std::string& base_
   read_key(root, "fps", c.fps, where);
   read_key(root, "backend", c.backend, where);
   read_key(root, "precision", c.precision, where);
+  read_key(root, "devices", c.devices, where);
   read_key(root, "sr_workers", c.sr_workers, where);
   read_key(root, "sr_threads", c.sr_threads, where);
   read_key(root, "sr_batch", c.sr_batch, where);
@@ -150,6 +153,9 @@ void validate(const EngineConfig& c) {
   if (!(c.fps > 0 && c.fps <= 1000)) bad("fps must be in (0, 1000]");
   if (c.sr_workers < 1 || c.sr_workers > 64) bad("sr_workers must be 1 .. 64");
   if (c.sr_threads < 0) bad("sr_threads must be >= 0");
+  if (c.devices.empty() || std::any_of(c.devices.begin(), c.devices.end(), [](int d) { return d < 0; })) {
+    bad("devices must list GPU indices >= 0 (e.g. [0, 1])");
+  }
   if (c.sr_batch < 0 || c.sr_batch > 64) bad("sr_batch must be 0 (the backend's) .. 64");
   if (c.precision != "auto" && c.precision != "fp32" && c.precision != "bf16" && c.precision != "fp16") {
     bad("precision must be auto, fp32, bf16 or fp16, got \"" + c.precision + "\"");

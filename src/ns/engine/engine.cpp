@@ -114,7 +114,10 @@ struct Engine::Impl final : detail::Scheduling {
   }
 
   void start_workers() {
-    for (int i = 0; i < config.sr_workers; ++i) sr_workers.emplace_back([this] { sr_loop(); });
+    for (int i = 0; i < config.sr_workers; ++i) {
+      const int device = config.devices[static_cast<size_t>(i) % config.devices.size()];
+      sr_workers.emplace_back([this, device] { sr_loop(device); });
+    }
     for (int i = 0; i < config.encode_workers; ++i) encoders.emplace_back([this] { encode_loop(); });
     clock = std::jthread([this](std::stop_token stop) { clock_loop(stop); });
   }
@@ -258,10 +261,11 @@ struct Engine::Impl final : detail::Scheduling {
 
   // An SR worker: takes up to sr_batch queued anchors (of any streams) at once and super-resolves them in one call,
   // each with its stream's model (prepared on the stream's warm-up, kept until the stream closes).
-  void sr_loop() {
+  void sr_loop(int device) {
     sr::UpscalerOptions options;
     options.backend = config.backend;
     options.backend_options.threads = config.sr_threads;
+    options.backend_options.device = device;
     sr::BatchUpscaler upscalers(options, sr_batch);
     std::map<int, std::pair<std::weak_ptr<Stream>, int>> model_ids;  // stream id -> (stream, BatchUpscaler model id)
     auto model_for = [&](const std::shared_ptr<Stream>& stream) {

@@ -51,7 +51,8 @@ struct EngineConfig {
   double fps = 60;                       // the epoch clock
   std::string backend = "auto";          // SR backend (ns/sr registry)
   std::string precision = "auto";        // SR precision: auto (the fastest the backend has) | fp32 | bf16 | fp16
-  int sr_workers = 1;                    // SR worker threads
+  std::vector<int> devices = {0};        // GPU indices for GPU backends: SR worker i runs on devices[i % size]
+  int sr_workers = 1;                    // SR worker threads (on a GPU backend, at least one per device)
   int sr_threads = 0;                    // inference threads per SR worker; 0 = the backend's choice
   int sr_batch = 0;                      // anchors an SR worker takes at once, of any streams; 0 = the backend's
                                          // (sr::default_max_batch: 8 on a GPU, 1 on CPU)

@@ -223,6 +223,23 @@ void BM_KernelSad8x8(benchmark::State& state) {
 }
 BENCHMARK(BM_KernelSad8x8)->ArgName("level")->Arg(0)->Arg(1);
 
+// The motion search's sub-pel SAD (interpolation and SAD in one kernel), over the quarter-pel phases.
+void BM_KernelSadSubpel8x8(benchmark::State& state) {
+  motion::Dsp dsp;
+  motion::init_dsp(dsp, static_cast<int>(state.range(0)));
+  std::vector<uint8_t> cur(64 * 16), ref(64 * 16);
+  std::mt19937 rng(2);
+  for (auto& v : cur) v = static_cast<uint8_t>(rng());
+  for (auto& v : ref) v = static_cast<uint8_t>(rng());
+  int phase = 1;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        dsp.sad_subpel_8x8(cur.data(), 64, ref.data() + 2 * 64 + 2, 64, (phase & 3) * 4, ((phase >> 2) & 3) * 4));
+    phase = phase % 15 + 1;  // 1 .. 15: never the whole-pel phase
+  }
+}
+BENCHMARK(BM_KernelSadSubpel8x8)->ArgName("level")->Arg(0)->Arg(1);
+
 void BM_KernelUpscaleAddRow(benchmark::State& state) {
   reuse::Dsp dsp;
   reuse::init_dsp(dsp, static_cast<int>(state.range(0)));

@@ -107,6 +107,34 @@ TEST(CheckDsp, Sad) {
   }
 }
 
+TEST(CheckDsp, SadSubpel) {
+  const std::vector<int> levels = simd_levels();
+  if (levels.empty()) GTEST_SKIP() << "no SIMD level on this host";
+  motion::Dsp c;
+  motion::init_dsp(c, motion::kCpuLevelC);
+  for (int level : levels) {
+    motion::Dsp d;
+    motion::init_dsp(d, level);
+    if (d.sad_subpel_8x8 == c.sad_subpel_8x8) continue;
+    SCOPED_TRACE(std::string("sad_subpel_8x8_") + motion::cpu_level_name(level));
+    uint32_t seed = kSeed;
+    for (Content ca : kContents) {
+      for (Content cb : kContents) {
+        const Source cur(16, 16, ca, seed++), ref(16, 16, cb, seed++);
+        for (int fy = 0; fy < motion::kSubpelPhases; ++fy) {
+          for (int fx = 0; fx < motion::kSubpelPhases; ++fx) {
+            for (int offset = 0; offset < 3; ++offset) {
+              ASSERT_EQ(d.sad_subpel_8x8(cur.at(offset, 0), cur.stride, ref.at(1, 1 + offset), ref.stride, fx, fy),
+                        c.sad_subpel_8x8(cur.at(offset, 0), cur.stride, ref.at(1, 1 + offset), ref.stride, fx, fy))
+                  << "phase " << fx << "," << fy << " seed " << seed << " offset " << offset;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(CheckDsp, Interpolate) {
   const std::vector<int> levels = simd_levels();
   if (levels.empty()) GTEST_SKIP() << "no SIMD level on this host";

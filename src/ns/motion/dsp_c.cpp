@@ -35,6 +35,13 @@ uint32_t sad_16x16_c(const uint8_t* a, ptrdiff_t a_stride, const uint8_t* b, ptr
   return sad_nxn_c(a, a_stride, b, b_stride, 16);
 }
 
+uint32_t sad_subpel_8x8_c(const uint8_t* cur, ptrdiff_t cur_stride, const uint8_t* ref, ptrdiff_t ref_stride,
+                          int phase_x, int phase_y) {
+  uint8_t pred[8 * 8];
+  interpolate_c(pred, 8, ref, ref_stride, 8, 8, phase_x, phase_y);
+  return sad_8x8_c(cur, cur_stride, pred, 8);
+}
+
 void interpolate_c(uint8_t* dst, ptrdiff_t dst_stride, const uint8_t* src, ptrdiff_t src_stride, int width, int height,
                    int phase_x, int phase_y) {
   const int8_t* cx = kSubpelFilters[phase_x];
@@ -105,12 +112,14 @@ const char* cpu_level_name(int level) {
 void init_dsp(Dsp& dsp, int cpu_level) {
   dsp.sad_8x8 = sad_8x8_c;
   dsp.sad_16x16 = sad_16x16_c;
+  dsp.sad_subpel_8x8 = sad_subpel_8x8_c;
   dsp.interpolate = interpolate_c;
   dsp.sub = sub_c;
 #if NS_MOTION_X86
   if (cpu_level < kCpuLevelAvx2 || detected_cpu_level() < kCpuLevelAvx2) return;
   dsp.sad_8x8 = sad_8x8_avx2;
   dsp.sad_16x16 = sad_16x16_avx2;
+  dsp.sad_subpel_8x8 = sad_subpel_8x8_avx2;
   dsp.interpolate = interpolate_avx2;
   dsp.sub = sub_avx2;
 #else

@@ -21,6 +21,11 @@ namespace ns::motion {
 // Sum of absolute differences of an NxN block.
 using SadFn = uint32_t (*)(const uint8_t* a, ptrdiff_t a_stride, const uint8_t* b, ptrdiff_t b_stride);
 
+// SAD of an 8x8 block against the sub-pel prediction at ref (interpolate with width = height = 8, phases
+// 0 .. 15, without an intermediate buffer). Reads rows -1 .. 9 and columns -1 .. 14 around ref.
+using SadSubpelFn = uint32_t (*)(const uint8_t* cur, ptrdiff_t cur_stride, const uint8_t* ref, ptrdiff_t ref_stride,
+                                 int phase_x, int phase_y);
+
 // dst = a - b for a width x height block (int16 destination).
 using SubFn = void (*)(int16_t* dst, ptrdiff_t dst_stride, const uint8_t* a, ptrdiff_t a_stride, const uint8_t* b,
                        ptrdiff_t b_stride, int width, int height);
@@ -28,6 +33,7 @@ using SubFn = void (*)(int16_t* dst, ptrdiff_t dst_stride, const uint8_t* a, ptr
 struct Dsp {
   SadFn sad_8x8 = nullptr;
   SadFn sad_16x16 = nullptr;
+  SadSubpelFn sad_subpel_8x8 = nullptr;
   InterpolateFn interpolate = nullptr;
   SubFn sub = nullptr;
 };
@@ -37,6 +43,8 @@ extern const int8_t kSubpelFilters[kSubpelPhases][4];
 
 uint32_t sad_8x8_c(const uint8_t* a, ptrdiff_t a_stride, const uint8_t* b, ptrdiff_t b_stride);
 uint32_t sad_16x16_c(const uint8_t* a, ptrdiff_t a_stride, const uint8_t* b, ptrdiff_t b_stride);
+uint32_t sad_subpel_8x8_c(const uint8_t* cur, ptrdiff_t cur_stride, const uint8_t* ref, ptrdiff_t ref_stride,
+                          int phase_x, int phase_y);
 void interpolate_c(uint8_t* dst, ptrdiff_t dst_stride, const uint8_t* src, ptrdiff_t src_stride, int width, int height,
                    int phase_x, int phase_y);
 void sub_c(int16_t* dst, ptrdiff_t dst_stride, const uint8_t* a, ptrdiff_t a_stride, const uint8_t* b,
@@ -45,6 +53,8 @@ void sub_c(int16_t* dst, ptrdiff_t dst_stride, const uint8_t* a, ptrdiff_t a_str
 #if NS_MOTION_X86
 uint32_t sad_8x8_avx2(const uint8_t* a, ptrdiff_t a_stride, const uint8_t* b, ptrdiff_t b_stride);
 uint32_t sad_16x16_avx2(const uint8_t* a, ptrdiff_t a_stride, const uint8_t* b, ptrdiff_t b_stride);
+uint32_t sad_subpel_8x8_avx2(const uint8_t* cur, ptrdiff_t cur_stride, const uint8_t* ref, ptrdiff_t ref_stride,
+                             int phase_x, int phase_y);
 void interpolate_avx2(uint8_t* dst, ptrdiff_t dst_stride, const uint8_t* src, ptrdiff_t src_stride, int width,
                       int height, int phase_x, int phase_y);
 void sub_avx2(int16_t* dst, ptrdiff_t dst_stride, const uint8_t* a, ptrdiff_t a_stride, const uint8_t* b,

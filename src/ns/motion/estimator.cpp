@@ -200,6 +200,7 @@ void Estimator::search_block(BlockSearch& s, const SearchReference& reference, i
   auto sad_at = [&](int qx, int qy) -> uint32_t {
     const uint8_t* p = ref_block + (qy >> 2) * ref_stride + (qx >> 2);
     if (((qx | qy) & 3) == 0) return sad(s.cur, s.cur_stride, p, ref_stride);
+    if (bs == 8) return dsp.sad_subpel_8x8(s.cur, s.cur_stride, p, ref_stride, (qx & 3) * 4, (qy & 3) * 4);
     dsp.interpolate(tmp, 16, p, ref_stride, bs, bs, (qx & 3) * 4, (qy & 3) * 4);
     return sad(s.cur, s.cur_stride, tmp, 16);
   };

@@ -154,12 +154,18 @@ void Reconstructor::Impl::predict_rect(int plane, const core::Frame& ref, motion
   if (sx - 1 >= 0 && sy - 1 >= 0 && sx + w4 + 1 < pw && sy + h + 1 < ph) {
     src = ref.row(plane, sy) + sx;
     src_stride = ref.stride(plane);
+    // The next call usually reads the next columns of the same rows, each row in another page, where the hardware
+    // prefetcher does not look ahead: fetch the following cache line of every row now (measured -15 % HR time).
+    for (int j = -1; j < h + 2; ++j) __builtin_prefetch(src + j * src_stride + w4 + 64);
   } else {
-    // Edge replication: copy the footprint with clamped coordinates.
+    // Edge replication: copy the footprint with clamped coordinates (columns [i0, i1) lie inside the plane).
+    const int i0 = std::clamp(1 - sx, 0, w4 + 3), i1 = std::clamp(pw + 1 - sx, i0, w4 + 3);
     for (int j = 0; j < h + 3; ++j) {
       const uint8_t* row = ref.row(plane, std::clamp(sy - 1 + j, 0, ph - 1));
       uint8_t* p = patch + j * kPatchStride;
-      for (int i = 0; i < w4 + 3; ++i) p[i] = row[std::clamp(sx - 1 + i, 0, pw - 1)];
+      std::memset(p, row[0], i0);
+      if (i1 > i0) std::memcpy(p + i0, row + sx - 1 + i0, i1 - i0);
+      std::memset(p + i1, row[pw - 1], w4 + 3 - i1);
     }
     src = patch + kPatchStride + 1;
     src_stride = kPatchStride;
@@ -196,9 +202,9 @@ void Reconstructor::Impl::predict_overlapped(int plane, const motion::MotionFiel
   // with the weights starting at falling[u0] (columns) and falling[v0] (rows).
   auto blend = [&](const motion::BlockMotion* const* c, int x0, int y0, int w, int h, int u0, int v0) {
     uint8_t* dst = out.row(plane, y0) + x0;
-    bool uniform = true;
-    for (int k = 1; k < 4; ++k) uniform = uniform && c[k]->ref == c[0]->ref && c[k]->mv == c[0]->mv;
-    if (uniform) {
+    bool same = true;
+    for (int k = 1; k < 4; ++k) same = same && c[k]->ref == c[0]->ref && c[k]->mv == c[0]->mv;
+    if (same) {
       predict_rect(plane, *hr_refs[c[0]->ref], c[0]->mv, x0, y0, w, h, dst, stride);
       return;
     }
@@ -219,6 +225,18 @@ void Reconstructor::Impl::predict_overlapped(int plane, const motion::MotionFiel
   auto usable = [&](int bx, int by) {
     return bx >= 0 && by >= 0 && bx < field.blocks_x && by < field.blocks_y && !field.at(bx, by).intra();
   };
+  auto inner = [&](int i, int j) {
+    return usable(i - 1, j - 1) && usable(i, j - 1) && usable(i - 1, j) && usable(i, j);
+  };
+  // The block all four contributors of an inner region (i, j) share, or null.
+  auto uniform = [&](int i, int j) -> const motion::BlockMotion* {
+    if (!inner(i, j)) return nullptr;
+    const motion::BlockMotion& b = field.at(i, j);
+    for (const motion::BlockMotion* o : {&field.at(i - 1, j - 1), &field.at(i, j - 1), &field.at(i - 1, j)}) {
+      if (o->ref != b.ref || o->mv != b.mv) return nullptr;
+    }
+    return &b;
+  };
 
   for (int j = j_begin; j < j_end; ++j) {
     const int ry0 = j * hbs - half;
@@ -228,7 +246,22 @@ void Reconstructor::Impl::predict_overlapped(int plane, const motion::MotionFiel
       const int rx0 = i * hbs - half;
       const int x_begin = std::max(rx0, 0), x_end = std::min(rx0 + hbs, hpw);
       if (x_begin >= x_end) continue;
-      if (usable(i - 1, j - 1) && usable(i, j - 1) && usable(i - 1, j) && usable(i, j)) {
+      if (const motion::BlockMotion* u = uniform(i, j)) {
+        // Uniform neighbours with the same (reference, vector) are one prediction, as wide as the kernel allows
+        // (fewer calls, and its wide paths).
+        int x_stop = x_end;
+        for (;;) {
+          const motion::BlockMotion* n = uniform(i + 1, j);
+          const int next_end = std::min(x_stop + hbs, hpw);
+          if (!n || n->ref != u->ref || n->mv != u->mv || next_end - x_begin > motion::kMaxInterpolateSize) break;
+          x_stop = next_end;
+          ++i;
+        }
+        predict_rect(plane, *hr_refs[u->ref], u->mv, x_begin, y_begin, x_stop - x_begin, y_end - y_begin,
+                     out.row(plane, y_begin) + x_begin, stride);
+        continue;
+      }
+      if (inner(i, j)) {
         const motion::BlockMotion* c[4] = {&field.at(i - 1, j - 1), &field.at(i, j - 1), &field.at(i - 1, j),
                                            &field.at(i, j)};
         blend(c, x_begin, y_begin, x_end - x_begin, y_end - y_begin, x_begin - rx0, y_begin - ry0);
@@ -384,16 +417,24 @@ void Reconstructor::Impl::reconstruct(core::Frame& out, const motion::MotionFiel
       for (int by = row_begin; by < row_end && by * hbs < hph; ++by) {
         const int y0 = by * hbs;
         const int h = std::min(hbs, hph - y0);
-        for (int bx = 0; bx < field.blocks_x && bx * hbs < hpw; ++bx) {
+        for (int bx = 0; bx < field.blocks_x && bx * hbs < hpw;) {
           const int x0 = bx * hbs;
-          const int w = std::min(hbs, hpw - x0);
           const motion::BlockMotion& b = field.at(bx, by);
+          // A run of neighbours with the same reference and vector is predicted in one call.
+          int run = 1;
+          while (!b.intra() && !settings.obmc && bx + run < field.blocks_x &&
+                 (run + 1) * hbs <= motion::kMaxInterpolateSize && field.at(bx + run, by).ref == b.ref &&
+                 field.at(bx + run, by).mv == b.mv) {
+            ++run;
+          }
+          const int w = std::min(run * hbs, hpw - x0);
           uint8_t* dst = out.row(p, y0) + x0;
           if (b.intra()) {
             upscale_intra_block(p, x0, y0, w, h, dst, out.stride(p));
           } else if (!settings.obmc) {
             predict_rect(p, *hr_refs[b.ref], b.mv, x0, y0, w, h, dst, out.stride(p));
           }
+          bx += run;
         }
       }
       if (settings.obmc) predict_overlapped(p, field, hr_refs, out, row_begin, t + 1 == T ? row_end + 1 : row_end);

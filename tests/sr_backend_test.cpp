@@ -50,7 +50,9 @@ const Case kCases[] = {
     {8, 16, 3, 24, 17, 0, Precision::fp32, 1e-4},
     {8, 16, 3, 24, 17, 8, Precision::fp32, 1e-4},  // 3 x 3 tiles, window shifted at every border
     {2, 8, 3, 31, 23, 5, Precision::fp32, 1e-4},   // tiles smaller than the receptive radius
-    {1, 4, 4, 11, 7, 0, Precision::fp32, 1e-4},    // x4: backends without it are skipped
+    {1, 4, 4, 11, 7, 0, Precision::fp32, 1e-4},    // x4 (two x2 upsampling stages): backends without it are skipped
+    {2, 8, 4, 31, 23, 5, Precision::fp32, 1e-4},   // x4, tiled
+    {2, 8, 2, 31, 23, 5, Precision::fp32, 1e-4},   // x2, tiled
     {8, 16, 3, 24, 17, 0, Precision::bf16, 1e-2},
     {2, 8, 3, 31, 23, 5, Precision::bf16, 1e-2},
 };

@@ -5,12 +5,14 @@
 // window keeps one fixed size (shifted inward at the borders), so one set of primitives serves every tile
 // and every border is either the image border (where zero padding is exact) or >= R pixels from the tile.
 // The upsampler and tail then run on a smaller window of the body output: the tile plus 2 LR pixels.
+// The upsampler is one stage of conv F -> r*r*F, PixelShuffle(r), ReLU for x2 and x3, two x2 stages for x4.
 // Fusions: ReLU as an eltwise post-op, the residual skip-adds as sum post-ops (in place on the skip
 // buffer); PixelShuffle is a copy of contiguous channel groups because the upsampling conv's output
 // channels are permuted at prepare() from c*r*r + i*r + j to (i*r + j)*F + c.
-// Memory (fp32; half in bf16): 4 bytes x [3 buffers of (T + 2R)^2 F + 2 of 9 (T + 4)^2 F + (T + 4)^2 (3 + F)],
-// T = tile, R = receptive radius (20 for B = 8); T = 256, F = 32: about 200 MB, T = 128: about 55 MB, whatever
-// the frame size. Compute overhead of the halos on 720p, F = 32: about 1.2x at T = 256, 1.5x at T = 128.
+// Memory (fp32; half in bf16): 4 bytes x [3 buffers of (T + 2R)^2 F + 2 of S^2 (T + 4)^2 F + (T + 4)^2 (3 + F)],
+// T = tile, R = receptive radius (20 for B = 8), S = scale; x3, T = 256, F = 32: about 200 MB, T = 128: about
+// 55 MB, whatever the frame size (x4: about 1.8x that). Compute overhead of the halos on 720p, F = 32: about 1.2x
+// at T = 256, 1.5x at T = 128.
 // Thread count: oneDNN here is built on OpenMP; run() sets the calling thread's OpenMP team size.
 #include <omp.h>
 
@@ -84,13 +86,15 @@ class OnednnBackend final : public Backend {
   std::string name() const override { return "onednn"; }
 
   bool supports(const ModelDesc& desc) const override {
-    return desc.arch == "edsr" && (desc.scale == 2 || desc.scale == 3) && onednn_available(options_.precision);
+    return desc.arch == "edsr" && desc.scale >= 2 && desc.scale <= 4 && onednn_available(options_.precision);
   }
 
   void prepare(const Model& model, Shape max) override {
     model_ = model;
     desc_ = model.desc;
     r_ = desc_.scale;
+    stage_r_ = desc_.scale == 4 ? 2 : desc_.scale;
+    stages_ = desc_.scale == 4 ? 2 : 1;
     radius_ = receptive_radius(desc_);
     try {
       build(max.width, max.height);
@@ -197,7 +201,10 @@ class OnednnBackend final : public Backend {
     head_ = make_conv(3, f, win_h_, win_w_, act_, false, false);
     conv_relu_ = make_conv(f, f, win_h_, win_w_, act_, true, false);
     conv_sum_ = make_conv(f, f, win_h_, win_w_, act_, false, true);
-    up_ = make_conv(f, r_ * r_ * f, tail_h_, tail_w_, act_, true, false);
+    up_.clear();
+    for (int k = 0, res = 1; k < stages_; ++k, res *= stage_r_) {
+      up_.push_back(make_conv(f, stage_r_ * stage_r_ * f, tail_h_ * res, tail_w_ * res, act_, true, false));
+    }
     tail_ = make_conv(f, 3, tail_h_ * r_, tail_w_ * r_, dt::f32, false, false);
 
     // The weight reorders are tiny: one thread avoids OpenMP wake-ups that cost more than the copy.
@@ -211,10 +218,14 @@ class OnednnBackend final : public Backend {
       w_conv2_.push_back(upload(conv_sum_, fmt::format("body.{}.body.2", b)));
     }
     w_body_end_ = upload(conv_sum_, fmt::format("body.{}", desc_.blocks));
-    std::vector<int> perm(static_cast<size_t>(r_ * r_ * f));  // new channel (i*r+j)*F + c <- old c*r*r + i*r + j
+    const int rr = stage_r_ * stage_r_;
+    std::vector<int> perm(static_cast<size_t>(rr * f));  // new channel (i*r+j)*F + c <- old c*r*r + i*r + j
     for (int c = 0; c < f; ++c)
-      for (int k = 0; k < r_ * r_; ++k) perm[static_cast<size_t>(k) * f + c] = c * r_ * r_ + k;
-    w_up_ = upload(up_, "tail.0.body.0", &perm);
+      for (int k = 0; k < rr; ++k) perm[static_cast<size_t>(k) * f + c] = c * rr + k;
+    w_up_.clear();
+    for (int k = 0; k < stages_; ++k) {
+      w_up_.push_back(upload(up_[static_cast<size_t>(k)], fmt::format("tail.0.body.{}", 3 * k), &perm));
+    }
     w_tail_ = upload(tail_, "tail.1");
     omp_set_num_threads(team);
 
@@ -225,8 +236,18 @@ class OnednnBackend final : public Backend {
     a_.resize(win * f, elem_);
     t_.resize(win * f, elem_);
     tail_in_.resize(tail * f, elem_);
-    u_.resize(tail * r_ * r_ * f, elem_);
-    hr_.resize(tail * r_ * r_ * f, elem_);
+    u_.resize(static_cast<size_t>(stages_));
+    hr_.resize(static_cast<size_t>(stages_));
+    m_u_.clear();
+    m_hr_.clear();
+    for (int k = 0, res = 1; k < stages_; ++k, res *= stage_r_) {  // stage k runs at res x the tail window
+      const int h = tail_h_ * res, w = tail_w_ * res;
+      const size_t pixels = static_cast<size_t>(h) * w;
+      u_[static_cast<size_t>(k)].resize(pixels * stage_r_ * stage_r_ * f, elem_);
+      hr_[static_cast<size_t>(k)].resize(pixels * stage_r_ * stage_r_ * f, elem_);
+      m_u_.emplace_back(nhwc(stage_r_ * stage_r_ * f, h, w, act_), engine_, u_[static_cast<size_t>(k)].data());
+      m_hr_.emplace_back(nhwc(f, h * stage_r_, w * stage_r_, act_), engine_, hr_[static_cast<size_t>(k)].data());
+    }
     out_.resize(tail * r_ * r_ * 3, 4);
     scratch_bytes_ = std::max<size_t>(scratch_bytes_, 64);
     scratch_.resize(scratch_bytes_, 1);
@@ -236,8 +257,6 @@ class OnednnBackend final : public Backend {
     m_a_ = memory(nhwc(f, win_h_, win_w_, act_), engine_, a_.data());
     m_t_ = memory(nhwc(f, win_h_, win_w_, act_), engine_, t_.data());
     m_tail_in_ = memory(nhwc(f, tail_h_, tail_w_, act_), engine_, tail_in_.data());
-    m_u_ = memory(nhwc(r_ * r_ * f, tail_h_, tail_w_, act_), engine_, u_.data());
-    m_hr_ = memory(nhwc(f, tail_h_ * r_, tail_w_ * r_, act_), engine_, hr_.data());
     m_out_ = memory(nhwc(3, tail_h_ * r_, tail_w_ * r_, dt::f32), engine_, out_.data());
     m_scratch_ = memory({{static_cast<memory::dim>(scratch_bytes_)}, dt::u8, tag::x}, engine_, scratch_.data());
   }
@@ -280,20 +299,27 @@ class OnednnBackend final : public Backend {
   }
 
   void run_tail() {
-    exec(up_, w_up_, m_tail_in_, m_u_);
-    // PixelShuffle: u[y][x][(i*r + j)*F + c] -> hr[y*r + i][x*r + j][c], F contiguous values per copy.
+    const int r = stage_r_;
     const size_t group = static_cast<size_t>(desc_.channels) * elem_;
-    const int hr_w = tail_w_ * r_;
-    for (int y = 0; y < tail_h_; ++y)
-      for (int x = 0; x < tail_w_; ++x) {
-        const uint8_t* src = u_.bytes.data() + (static_cast<size_t>(y) * tail_w_ + x) * r_ * r_ * group;
-        for (int i = 0; i < r_; ++i)
-          for (int j = 0; j < r_; ++j) {
-            const size_t dst = (static_cast<size_t>(y * r_ + i) * hr_w + (x * r_ + j)) * group;
-            std::memcpy(hr_.bytes.data() + dst, src + static_cast<size_t>(i * r_ + j) * group, group);
-          }
-      }
-    exec(tail_, w_tail_, m_hr_, m_out_);
+    for (int k = 0, res = 1; k < stages_; ++k, res *= r) {
+      const size_t ks = static_cast<size_t>(k);
+      exec(up_[ks], w_up_[ks], k == 0 ? m_tail_in_ : m_hr_[ks - 1], m_u_[ks]);
+      stream_.wait();
+      // PixelShuffle: u[y][x][(i*r + j)*F + c] -> hr[y*r + i][x*r + j][c], F contiguous values per copy.
+      const int h = tail_h_ * res, w = tail_w_ * res;
+      const uint8_t* u = u_[ks].bytes.data();
+      uint8_t* hr = hr_[ks].bytes.data();
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+          const uint8_t* src = u + (static_cast<size_t>(y) * w + x) * r * r * group;
+          for (int i = 0; i < r; ++i)
+            for (int j = 0; j < r; ++j) {
+              const size_t dst = (static_cast<size_t>(y * r + i) * w * r + (x * r + j)) * group;
+              std::memcpy(hr + dst, src + static_cast<size_t>(i * r + j) * group, group);
+            }
+        }
+    }
+    exec(tail_, w_tail_, m_hr_.back(), m_out_);
     stream_.wait();
   }
 
@@ -322,15 +348,20 @@ class OnednnBackend final : public Backend {
   int tile_ = kDefaultTile;
   Model model_;
   ModelDesc desc_;
-  int r_ = 3;
+  int r_ = 3;        // the model's scale
+  int stage_r_ = 3;  // each upsampling stage's factor (2 for x4)
+  int stages_ = 1;
   int radius_ = 0;
   int width_ = 0, height_ = 0, win_w_ = 0, win_h_ = 0, tail_w_ = 0, tail_h_ = 0;
   size_t scratch_bytes_ = 0;
-  Conv head_, conv_relu_, conv_sum_, up_, tail_;
-  Weights w_head_, w_body_end_, w_up_, w_tail_;
-  std::vector<Weights> w_conv1_, w_conv2_;
-  Buffer in_, x0_, a_, t_, tail_in_, u_, hr_, out_, scratch_;
-  memory m_in_, m_x0_, m_a_, m_t_, m_tail_in_, m_u_, m_hr_, m_out_, m_scratch_;
+  Conv head_, conv_relu_, conv_sum_, tail_;
+  std::vector<Conv> up_;  // per upsampling stage, as the buffers below
+  Weights w_head_, w_body_end_, w_tail_;
+  std::vector<Weights> w_conv1_, w_conv2_, w_up_;
+  Buffer in_, x0_, a_, t_, tail_in_, out_, scratch_;
+  std::vector<Buffer> u_, hr_;
+  memory m_in_, m_x0_, m_a_, m_t_, m_tail_in_, m_out_, m_scratch_;
+  std::vector<memory> m_u_, m_hr_;
 };
 
 }  // namespace

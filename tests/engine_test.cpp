@@ -241,15 +241,17 @@ void save_overflowing_model(const std::string& path) {
 }
 
 TEST(Engine, BatchedSrFailsOnlyTheStreamWhoseModelFails) {
-  // One SR worker taking up to 4 anchors of any streams per call; one stream's model produces NaN. Its stream fails,
-  // the others in the same batches still get every anchor.
+  // One SR worker taking up to 4 anchors of any streams per call; one stream's model produces NaN. Its stream fails;
+  // the others' anchors in the same batches are still super-resolved and written (how many make their deadline
+  // depends on the machine's speed: under ThreadSanitizer most of the last stream's do not).
   test::TempDir dir;
   write_inputs(dir);
   save_overflowing_model(dir.file("nan.safetensors"));
   engine::EngineConfig config = small_config();
   config.sr_workers = 1;
   config.sr_batch = 4;
-  config.fraction = 0.5;  // 12 anchors per epoch: the worker is busy while the rest of an epoch's anchors queue
+  config.fraction = 0.15;
+  config.epoch_frames = 48;  // one 800 ms epoch: its 21 anchors are queued at once, the worker takes them 4 by 4
   // Real-time inputs (0.8 s each): every epoch has frames of every stream to select from.
   engine::StreamConfig bad = stream(dir, "nan", "in0.webm", true);
   bad.model = dir.file("nan.safetensors");
@@ -260,15 +262,17 @@ TEST(Engine, BatchedSrFailsOnlyTheStreamWhoseModelFails) {
   const engine::EngineStats stats = engine.stats();
   EXPECT_EQ(find(stats, "nan").state, engine::StreamState::failed);
   EXPECT_NE(find(stats, "nan").error.find("NaN"), std::string::npos) << find(stats, "nan").error;
+  int64_t written = 0;
   for (const std::string name : {"a", "b"}) {
     SCOPED_TRACE(name);
     const engine::StreamStats& s = find(stats, name);
     EXPECT_EQ(s.state, engine::StreamState::finished) << s.error;
-    EXPECT_GT(s.anchors_written, 0);
     EXPECT_EQ(s.anchors_written + s.anchors_dropped_deadline + s.anchors_dropped_full + s.anchors_missed,
               s.anchors_selected);
     EXPECT_EQ(decode_hybrid(dir.file(name + ".mkv")).anchors, s.anchors_written);
+    written += s.anchors_written;
   }
+  EXPECT_GT(written, 0);
   EXPECT_GT(stats.sr_batches, 0);
   EXPECT_GE(stats.sr_batch_frames, stats.sr_batches);
   // The epoch clock queues an epoch's anchors at once while the one worker is busy with the first of them.

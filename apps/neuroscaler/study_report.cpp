@@ -1,6 +1,7 @@
 #include "study_report.h"
 
 #include <cmath>
+#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -16,6 +17,14 @@ namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
 namespace {
+
+// Writes a report or plot file; throws ns::Error io saying what to do.
+void write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.flush();
+  if (!out) throw Error(ErrorCode::io, "cannot write the file; check the folder and free space", {.file = path});
+}
 
 const std::vector<std::string> kServerMethods = {"perframe", "selective", "neuroscaler"};
 const std::vector<std::string> kCurveMethods = {"uniform", "neuroscaler", "neuroscaler-q", "oracle"};

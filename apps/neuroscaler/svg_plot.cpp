@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <limits>
 
 #include "ns/core/error.h"
@@ -180,13 +179,6 @@ std::string bar_plot_svg(const PlotLabels& labels, const std::vector<PlotBar>& b
     canvas.add(Canvas::text(x0 + slot * 0.3, kTop + Canvas::plot_height() + 16, b.name, "middle"));
   }
   return canvas.finish();
-}
-
-void write_text_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.flush();
-  if (!out) throw Error(ErrorCode::io, "cannot write the file; check the folder and free space", {.file = path});
 }
 
 }  // namespace ns::app

@@ -30,7 +30,4 @@ struct PlotBar {
 };
 std::string bar_plot_svg(const PlotLabels& labels, const std::vector<PlotBar>& bars);
 
-// Writes `svg` to `path`; throws ns::Error io saying what to do.
-void write_text_file(const std::string& path, const std::string& text);
-
 }  // namespace ns::app

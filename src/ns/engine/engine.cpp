@@ -259,6 +259,16 @@ struct Engine::Impl final : detail::Scheduling {
     }
   }
 
+  // A job the SR worker does not super-resolve: a baseline's frame gets an empty result (its output counts the
+  // outcome); an anchor is settled as dropped.
+  static void skip(AnchorJob& job) {
+    if (job.result) {
+      job.result->set_value(core::Frame());
+    } else {
+      job.stream->settle(job.sequence, std::nullopt);
+    }
+  }
+
   // An SR worker: takes up to sr_batch queued anchors (of any streams) at once and super-resolves them in one call,
   // each with its stream's model (prepared on the stream's warm-up, kept until the stream closes).
   void sr_loop(int device) {
@@ -276,14 +286,6 @@ struct Engine::Impl final : detail::Scheduling {
       const int id = upscalers.add_model(*stream->model, stream->lr_width, stream->lr_height, precision);
       model_ids.emplace(stream->id, std::make_pair(std::weak_ptr<Stream>(stream), id));
       return id;
-    };
-    // A baseline's frame gets its result (empty: skipped); its output counts the outcome. An anchor is settled.
-    auto skip = [](AnchorJob& job) {
-      if (job.result) {
-        job.result->set_value(core::Frame());
-      } else {
-        job.stream->settle(job.sequence, std::nullopt);
-      }
     };
     for (std::vector<AnchorJob> batch = sr_queue.pop_batch(static_cast<size_t>(sr_batch)); !batch.empty();
          batch = sr_queue.pop_batch(static_cast<size_t>(sr_batch))) {
@@ -317,7 +319,7 @@ struct Engine::Impl final : detail::Scheduling {
           skip(job);
         }
       }
-      if (!ready.empty()) run_batch(upscalers, ready, calls, hr, skip);
+      if (!ready.empty()) run_batch(upscalers, ready, calls, hr);
       std::erase_if(model_ids, [&](const auto& entry) {
         const std::shared_ptr<Stream> s = entry.second.first.lock();
         if (s && !s->is_closing()) return false;
@@ -329,9 +331,8 @@ struct Engine::Impl final : detail::Scheduling {
 
   // One network call for the ready jobs; when it fails, each job alone, so that a bad stream (e.g. a model that
   // produces NaN) fails by itself and the others in its batch still get their frames.
-  template <typename Skip>
   void run_batch(sr::BatchUpscaler& upscalers, const std::vector<AnchorJob*>& ready,
-                 const std::vector<sr::BatchUpscaler::Job>& calls, std::vector<core::Frame>& hr, Skip& skip) {
+                 const std::vector<sr::BatchUpscaler::Job>& calls, std::vector<core::Frame>& hr) {
     std::vector<bool> done(ready.size(), false);
     const Clock::time_point begin = Clock::now();
     try {

@@ -2,6 +2,7 @@
 // the loss on a tiny generated set, a resumed run continues exactly, and bad data or checkpoints are refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -60,6 +61,7 @@ float max_abs_difference(const std::vector<float>& a, const std::vector<float>& 
   return worst;
 }
 
+#ifdef NS_WITH_TORCH
 TEST(TrainTest, TorchModuleComputesTheReferenceNetwork) {
   for (int scale : {2, 3, 4}) {
     const sr::Model model = sr::random_model(tiny_desc(scale), 7);
@@ -77,6 +79,7 @@ TEST(TrainTest, TorchModuleComputesTheReferenceNetwork) {
     EXPECT_LE(max_abs_difference(ref_out, torch_out), 1e-4f) << "scale " << scale;
   }
 }
+#endif
 
 TEST(TrainTest, BilinearStartUpscalesBilinearly) {
   for (int scale : {2, 3}) {  // x4 is two x2 stages: close to, not exactly, bilinear x4
@@ -144,8 +147,44 @@ TEST(TrainTest, TrainingLowersTheLossOnATinySet) {
   EXPECT_GT(report.final.psnr, report.initial.psnr + 3);
   EXPECT_NE(model.tensor("head.0.weight").data, before.tensor("head.0.weight").data);
   // The returned weights are the trained ones: validating them again gives the report's number.
-  const sr::train::Validation again = sr::train::validate(model, tiny_set().validation, "cpu");
+  const sr::train::Validation again = sr::train::validate(model, tiny_set().validation);
   EXPECT_NEAR(again.psnr, report.final.psnr, 1e-6);
+}
+
+TEST(TrainTest, DetailTriesFavourTexturedPatches) {
+  // Left half flat grey, right half the synthetic texture: with 8 tries nearly every patch starts on the right.
+  ImagePair pair = synthetic_pair(64, 3, 4);
+  for (int y = 0; y < pair.hr.height; ++y) std::fill_n(pair.hr.row(y), 3 * pair.hr.width / 2, uint8_t{128});
+  pair.lr = core::resized(pair.hr, 64, 64, core::ResizeFilter::area);
+  const int batch = 64, patch = 8;
+  std::vector<float> lr(static_cast<size_t>(batch) * 3 * patch * patch), hr(lr.size() * 9);
+  const auto textured = [&](int tries) {
+    sr::train::fill_batch({pair}, 3, patch, batch, 1, 0, lr.data(), hr.data(), tries);
+    int count = 0;
+    for (int n = 0; n < batch; ++n) {  // a flat patch has every LR value equal
+      const float* p = lr.data() + static_cast<size_t>(n) * 3 * patch * patch;
+      count += !std::all_of(p, p + 3 * patch * patch, [&](float v) { return v == p[0]; });
+    }
+    return count;
+  };
+  EXPECT_LT(textured(1), batch * 7 / 8);
+  EXPECT_GE(textured(8), batch * 62 / 64);
+}
+
+TEST(TrainTest, PatienceStopsATrainingThatNoLongerImproves) {
+  sr::Model model = sr::random_model(tiny_desc(), 1);
+  sr::train::TrainOptions options;
+  options.batch = 1;
+  options.patch = 8;
+  options.steps = 1000;
+  options.learning_rate = 1e-20;  // updates below float precision: the validation PSNR never improves
+  options.validate_every = 1;
+  options.patience = 2;
+  options.threads = 1;
+  const sr::train::TrainReport report = sr::train::train(model, tiny_set(), options);
+  EXPECT_TRUE(report.stopped_early);
+  EXPECT_EQ(report.steps_done, 2);
+  EXPECT_EQ(report.best_step, 0);
 }
 
 TEST(TrainTest, AResumedTrainingContinuesExactly) {

@@ -10,7 +10,7 @@ namespace ns::app {
 
 // The running program (/proc/self/exe).
 std::filesystem::path self_executable();
-// The trainer program (neuroscaler-train, built next to this one when libtorch is found); it may be missing.
+// The trainer program (neuroscaler-train, built next to this one); it may be missing.
 std::filesystem::path trainer_program();
 
 struct ChildStep {

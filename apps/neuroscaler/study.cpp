@@ -219,7 +219,7 @@ class Study {
       return r;
     }
     if (!trains()) {
-      r.note = "the trainer (neuroscaler-train, libtorch) is not built: the generic model is used";
+      r.note = "the trainer (neuroscaler-train) is not built: the generic model is used";
       std::fprintf(stderr, "demo: %s\n", r.note.c_str());
       return r;
     }

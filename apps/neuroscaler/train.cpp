@@ -1,5 +1,5 @@
-// neuroscaler train: runs the trainer program (neuroscaler-train, built next to this one when libtorch is
-// found) with the remaining arguments, so that only training pays for loading libtorch.
+// neuroscaler train: runs the trainer program (neuroscaler-train, built next to this one) with the remaining
+// arguments, so that only training pays for loading the training libraries (libtorch when built with it).
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
   if (!fs::exists(trainer, ec)) {
     throw Error(ErrorCode::unsupported, "train: the trainer program " + trainer.string() +
                                             " is missing; build it (scripts/build, or the target "
-                                            "neuroscaler-train), which needs libtorch-dev (scripts/setup)");
+                                            "neuroscaler-train)");
   }
   std::vector<std::string> argv_strings = {"neuroscaler-train"};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
@@ -40,8 +40,9 @@ namespace fs = std::filesystem;
 
 void register_train(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
-      "train", "Train EDSR models with libtorch: 'train pretrain' on photographs, 'train finetune' on one\n"
-               "stream (reference §5.2). Run 'neuroscaler train pretrain --help' for the options.");
+      "train", "Train EDSR models (oneDNN or libtorch): 'train pretrain' on photographs or a built data set,\n"
+               "'train finetune' on one stream, 'train data' builds a data set whose LR went through real encoders\n"
+               "(reference §5.2). Run 'neuroscaler train pretrain --help' for the options.");
   // Everything after "train" goes to the trainer program, --help included.
   cmd->prefix_command();
   cmd->set_help_flag();

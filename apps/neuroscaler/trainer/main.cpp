@@ -1,6 +1,7 @@
 // neuroscaler-train: generic pre-training on photographs and content-aware fine-tuning on one stream
-// (reference §5.2), with libtorch. A program of its own so that `neuroscaler` does not load libtorch (seconds
-// and 130 MB at every start); `neuroscaler train ...` runs it. Errors: one line on stderr, exit 1.
+// (reference §5.2), on the oneDNN engine or libtorch. A program of its own so that `neuroscaler` does not load
+// the training libraries (libtorch: seconds and 130 MB at every start); `neuroscaler train ...` runs it.
+// Errors: one line on stderr, exit 1.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -16,7 +17,9 @@
 #include "ns/core/log.h"
 #include "ns/eval/sample.h"
 #include "ns/sr/sr.h"
+#include "ns/sr/train/stream_set.h"
 #include "ns/sr/train/train.h"
+#include "data_command.h"
 
 namespace ns::app {
 
@@ -33,12 +36,18 @@ struct TrainCommandOptions {
   std::string storage = "f32";
   std::string report;
   // optimisation
+  std::string engine = "auto";
+  std::string precision = "auto";
   int batch = 16;
   int patch = 64;
   int64_t steps = 1000;
   double minutes = 0;
   double learning_rate = 1e-4;
+  std::string schedule = "constant";
   uint64_t seed = 1;
+  int detail_tries = 1;
+  bool keep_best = false;
+  int patience = 0;
   int threads = 0;
   std::string device = "auto";
   int validate_every = 200;
@@ -46,6 +55,7 @@ struct TrainCommandOptions {
   int checkpoint_every = 500;
   bool resume = false;
   // pretrain data
+  std::string data_dir;
   std::vector<std::string> photos;
   bool include_sample_photos = false;
   int max_side = 1920;
@@ -68,6 +78,15 @@ void add_common_options(CLI::App* cmd, TrainCommandOptions& o) {
       ->check(CLI::IsMember({"f32", "f16", "bf16"}))
       ->capture_default_str();
   cmd->add_option("--report", o.report, "also write the training report (JSON) to this file");
+  cmd->add_option("--engine", o.engine,
+                  "auto (torch when it has a CUDA device, else onednn), onednn (CPU, our own) or torch (libtorch)")
+      ->check(CLI::IsMember({"auto", "onednn", "torch"}))
+      ->capture_default_str();
+  cmd->add_option("--precision", o.precision,
+                  "onednn engine: fp32, bf16 (convolutions in bf16 on CPUs with avx512_bf16: faster) or auto\n"
+                  "(bf16 where the CPU has it)")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
+      ->capture_default_str();
   cmd->add_option("--batch", o.batch, "patches per step")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--patch", o.patch, "LR patch edge in pixels (HR = scale x this)")->capture_default_str();
   cmd->add_option("--steps", o.steps, "optimiser steps in all (a resumed run continues to this count)")
@@ -75,9 +94,18 @@ void add_common_options(CLI::App* cmd, TrainCommandOptions& o) {
   cmd->add_option("--minutes", o.minutes, "stop after this many minutes even if steps remain (0: no bound)")
       ->capture_default_str();
   cmd->add_option("--learning-rate", o.learning_rate, "Adam learning rate")->capture_default_str();
+  cmd->add_option("--schedule", o.schedule, "learning rate: constant, or cosine (down to 1 % at --steps)")
+      ->check(CLI::IsMember({"constant", "cosine"}))
+      ->capture_default_str();
   cmd->add_option("--seed", o.seed, "seed of the patch draws")->capture_default_str();
-  cmd->add_option("--threads", o.threads, "libtorch threads (0: all cores)")->capture_default_str();
-  cmd->add_option("--device", o.device, "auto (CUDA when this libtorch has it), cpu or cuda")
+  cmd->add_option("--detail-tries", o.detail_tries,
+                  "draw this many positions per patch and keep the most detailed (1: uniform)")
+      ->capture_default_str();
+  cmd->add_flag("--keep-best", o.keep_best, "write the weights of the best validation, not the last");
+  cmd->add_option("--patience", o.patience, "stop after this many validations without improvement (0: never)")
+      ->capture_default_str();
+  cmd->add_option("--threads", o.threads, "training threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--device", o.device, "torch engine: auto (CUDA when this libtorch has it), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   cmd->add_option("--validate-every", o.validate_every, "steps between validations")->capture_default_str();
@@ -86,18 +114,34 @@ void add_common_options(CLI::App* cmd, TrainCommandOptions& o) {
   cmd->add_flag("--resume", o.resume, "continue from the checkpoint in --checkpoint-dir");
 }
 
+std::string engine_description() {
+#ifdef NS_WITH_TORCH
+  return "engines: onednn, torch (libtorch " + sr::train::torch_version() +
+         (sr::train::torch_has_cuda() ? ", CUDA)" : ", CPU)");
+#else
+  return "engine: onednn (built without libtorch)";
+#endif
+}
+
 void print_progress(const sr::train::TrainProgress& p) {
   std::string line = fmt::format("step {}/{}, L1 loss {:.5f}, {:.0f} s", p.step, p.steps, p.loss, p.seconds);
   if (p.validated) {
     line += fmt::format(", validation {:.2f} dB, bicubic {:.2f} dB, gain {:+.2f} dB", p.validation.psnr,
                         p.validation.bicubic_psnr, p.validation.gain());
   }
+  if (p.steps_per_second > 0) line += fmt::format(", {:.2f} steps/s", p.steps_per_second);
   log::info("train", "{}", line);
 }
 
 void run_training(const TrainCommandOptions& o, sr::Model model, const sr::train::TrainingSet& set,
                   const std::string& data) {
   sr::train::TrainOptions t;
+  t.engine = o.engine;
+  t.precision = o.precision;
+  t.schedule = o.schedule;
+  t.detail_tries = o.detail_tries;
+  t.keep_best = o.keep_best;
+  t.patience = o.patience;
   t.batch = o.batch;
   t.patch = o.patch;
   t.steps = o.steps;
@@ -111,9 +155,8 @@ void run_training(const TrainCommandOptions& o, sr::Model model, const sr::train
   t.checkpoint_every = o.checkpoint_every;
   t.resume = o.resume;
   const sr::StorageType storage = sr::storage_type_from_name(o.storage);
-  log::info("train", "{}: {} training and {} validation images ({}), libtorch {} on {}", model.desc.name(),
-            set.train.size(), set.validation.size(), data, sr::train::torch_version(),
-            sr::train::torch_has_cuda() && o.device != "cpu" ? "CUDA" : "CPU");
+  log::info("train", "{}: {} training and {} validation images ({}), {}", model.desc.name(), set.train.size(),
+            set.validation.size(), data, engine_description());
   const sr::train::TrainReport r = sr::train::train(model, set, t, print_progress);
   sr::save_model(model, o.out, storage);
   const auto validation_json = [](const sr::train::Validation& v) {
@@ -134,12 +177,19 @@ void run_training(const TrainCommandOptions& o, sr::Model model, const sr::train
                                  {"patch", o.patch},
                                  {"learning_rate", o.learning_rate},
                                  {"seed", o.seed},
+                                 {"engine", r.engine},
                                  {"device", r.device},
-                                 {"libtorch", sr::train::torch_version()},
+                                 {"threads", o.threads},
+                                 {"schedule", o.schedule},
+                                 {"detail_tries", o.detail_tries},
                                  {"first_loss", r.first_loss},
                                  {"last_loss", r.last_loss},
                                  {"initial_validation", validation_json(r.initial)},
-                                 {"final_validation", validation_json(r.final)}};
+                                 {"final_validation", validation_json(r.final)},
+                                 {"best_validation", validation_json(r.best)},
+                                 {"best_step", r.best_step},
+                                 {"kept", o.keep_best ? "best" : "last"},
+                                 {"stopped_early", r.stopped_early}};
   std::printf("%s\n", report.dump(2).c_str());
   if (!o.report.empty()) {
     std::FILE* f = std::fopen(o.report.c_str(), "w");
@@ -161,6 +211,12 @@ sr::Model starting_model(const TrainCommandOptions& o) {
 }
 
 void run_pretrain(const TrainCommandOptions& o) {
+  sr::Model model = starting_model(o);
+  if (!o.data_dir.empty()) {
+    const sr::train::TrainingSet set = sr::train::load_stream_set(o.data_dir);
+    run_training(o, std::move(model), set, "data set " + o.data_dir);
+    return;
+  }
   std::vector<std::string> photos;
   if (o.photos.empty()) {
     photos = sr::train::default_photos(!o.include_sample_photos);
@@ -169,7 +225,6 @@ void run_pretrain(const TrainCommandOptions& o) {
       for (std::string& p : eval::expand_photo_argument(argument)) photos.push_back(std::move(p));
     }
   }
-  sr::Model model = starting_model(o);
   sr::train::PhotoSetOptions p;
   p.scale = model.desc.scale;
   p.max_side = o.max_side;
@@ -208,6 +263,9 @@ void register_train(CLI::App& app) {
       "pretrain", "Generic training on photographs: HR patches and their area down-scaled LR.\n"
                   "Default photos: Debian's wallpaper packages, minus those the built-in sample shows;\n"
                   "every 8th photo (sorted by path) is held out for validation.");
+  pre_cmd->add_option("--data", pre->data_dir,
+                      "train on this data set ('neuroscaler train data' builds it: LR through real encoders)\n"
+                      "instead of --photos with clean LR");
   pre_cmd->add_option("--photos", pre->photos, "photo files or directories (default: the Debian wallpapers)");
   pre_cmd->add_flag("--include-sample-photos", pre->include_sample_photos,
                     "keep the photos the built-in sample is made of (default: left out)");
@@ -250,14 +308,16 @@ void register_train(CLI::App& app) {
   fine_cmd->add_option("--max-frames", fine->max_frames, "read at most this many frames")->capture_default_str();
   add_common_options(fine_cmd, *fine);
   fine_cmd->callback([fine] { run_finetune(*fine); });
+
+  register_data_command(app);
 }
 
 }  // namespace
 }  // namespace ns::app
 
 int main(int argc, char** argv) {
-  CLI::App app{"neuroscaler train: train EDSR models with libtorch (reference §5.2).\n"
-               "Run 'neuroscaler train <pretrain|finetune> --help' for the options."};
+  CLI::App app{"neuroscaler train: train EDSR models on oneDNN or libtorch (reference §5.2).\n"
+               "Run 'neuroscaler train <pretrain|finetune|data> --help' for the options."};
   app.name("neuroscaler train");
   app.require_subcommand(1);
   ns::app::register_train(app);

@@ -37,13 +37,33 @@ uint64_t rgb_sse(const core::RgbImage& a, const core::RgbImage& b) {
   return sse;
 }
 
+void centre_crop(ImagePair& pair, int crop, int scale) {
+  if (crop <= 0) return;
+  const int c = std::min({crop, pair.lr.width, pair.lr.height});
+  const int x = (pair.lr.width - c) / 2, y = (pair.lr.height - c) / 2;
+  pair.hr = crop_rgb(pair.hr, scale * x, scale * y, scale * c, scale * c);
+  pair.lr = crop_rgb(pair.lr, x, y, c, c);
+}
+
+namespace {
+
+uint64_t bicubic_sse(const core::RgbImage& lr, const core::RgbImage& hr) {
+  return rgb_sse(core::resized(lr, hr.width, hr.height, core::ResizeFilter::bicubic), hr);
+}
+
+}  // namespace
+
 double bicubic_psnr(const std::vector<ImagePair>& pairs) {
   uint64_t sse = 0, samples = 0;
   for (const ImagePair& p : pairs) {
-    sse += rgb_sse(core::resized(p.lr, p.hr.width, p.hr.height, core::ResizeFilter::bicubic), p.hr);
+    sse += bicubic_sse(p.lr, p.hr);
     samples += p.hr.pixels.size();
   }
   return core::psnr_from_sse(sse, samples);
+}
+
+double bicubic_psnr(const core::RgbImage& lr, const core::RgbImage& hr) {
+  return core::psnr_from_sse(bicubic_sse(lr, hr), hr.pixels.size());
 }
 
 void check_pairs(const std::vector<ImagePair>& pairs, int scale, int patch, const char* what) {
@@ -64,9 +84,27 @@ void check_pairs(const std::vector<ImagePair>& pairs, int scale, int patch, cons
   }
 }
 
+namespace {
+
+// Detail of the HR patch at LR (x, y): the sum of absolute horizontal and vertical neighbour differences of the
+// green channel, every second row (a cheap texture measure).
+uint64_t patch_detail(const core::RgbImage& hr, int x, int y, int edge) {
+  uint64_t sum = 0;
+  for (int row = y; row < y + edge - 1; row += 2) {
+    const uint8_t* p = hr.row(row) + 3 * x + 1;
+    const uint8_t* below = hr.row(row + 1) + 3 * x + 1;
+    for (int col = 0; col < edge - 1; ++col) {
+      sum += static_cast<uint64_t>(std::abs(p[3 * col] - p[3 * col + 3]) + std::abs(p[3 * col] - below[3 * col]));
+    }
+  }
+  return sum;
+}
+
+}  // namespace
+
 void fill_batch(const std::vector<ImagePair>& pairs, int scale, int patch, int batch, uint64_t seed, int64_t step,
-                float* lr, float* hr) {
-  NS_ASSERT(!pairs.empty());
+                float* lr, float* hr, int detail_tries) {
+  NS_ASSERT(!pairs.empty() && detail_tries >= 1);
   // One generator per (seed, step): a resumed training draws exactly the batches it would have drawn.
   std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(step),
                     static_cast<uint32_t>(static_cast<uint64_t>(step) >> 32)};
@@ -76,8 +114,14 @@ void fill_batch(const std::vector<ImagePair>& pairs, int scale, int patch, int b
   const size_t hr_plane = static_cast<size_t>(hp) * hp;
   for (int n = 0; n < batch; ++n) {
     const ImagePair& p = pairs[std::uniform_int_distribution<size_t>(0, pairs.size() - 1)(rng)];
-    const int x = std::uniform_int_distribution<int>(0, p.lr.width - patch)(rng);
-    const int y = std::uniform_int_distribution<int>(0, p.lr.height - patch)(rng);
+    int x = 0, y = 0;
+    uint64_t best = 0;
+    for (int t = 0; t < detail_tries; ++t) {
+      const int cx = std::uniform_int_distribution<int>(0, p.lr.width - patch)(rng);
+      const int cy = std::uniform_int_distribution<int>(0, p.lr.height - patch)(rng);
+      const uint64_t detail = detail_tries > 1 ? patch_detail(p.hr, scale * cx, scale * cy, hp) : 0;
+      if (t == 0 || detail > best) x = cx, y = cy, best = detail;
+    }
     float* lr_item = lr + static_cast<size_t>(n) * 3 * lr_plane;
     float* hr_item = hr + static_cast<size_t>(n) * 3 * hr_plane;
     for (int row = 0; row < patch; ++row) {
@@ -99,19 +143,6 @@ void fill_batch(const std::vector<ImagePair>& pairs, int scale, int patch, int b
 // Photographs
 // ---------------------------------------------------------------------------------------------------------
 
-namespace {
-
-// The centre crop x crop (LR) of a pair, clipped to the image; crop 0 keeps the whole image.
-void centre_crop(ImagePair& pair, int crop, int scale) {
-  if (crop <= 0) return;
-  const int c = std::min({crop, pair.lr.width, pair.lr.height});
-  const int x = (pair.lr.width - c) / 2, y = (pair.lr.height - c) / 2;
-  pair.hr = crop_rgb(pair.hr, scale * x, scale * y, scale * c, scale * c);
-  pair.lr = crop_rgb(pair.lr, x, y, c, c);
-}
-
-}  // namespace
-
 std::vector<std::string> default_photos(bool exclude_sample_photos) {
   std::set<std::string> excluded;
   if (exclude_sample_photos) {
@@ -122,6 +153,8 @@ std::vector<std::string> default_photos(bool exclude_sample_photos) {
       }
     }
   }
+  // Not a photograph: a smooth colour gradient (lomiri-wallpapers-16.04), nothing for SR to learn from.
+  excluded.insert("/usr/share/backgrounds/umang_by_Abhishek_Mudgal.jpg");
   std::vector<std::string> photos;
   std::error_code ec;
   const auto add = [&](const std::string& argument) {
@@ -129,7 +162,11 @@ std::vector<std::string> default_photos(bool exclude_sample_photos) {
       if (!excluded.count(p)) photos.push_back(std::move(p));
     }
   };
-  if (fs::is_directory("/usr/share/backgrounds", ec)) add("/usr/share/backgrounds");  // Lomiri's photographs
+  // Lomiri's photographs (lomiri-wallpapers-20.04 and -16.04 put them directly in /usr/share/backgrounds), and
+  // mate-backgrounds' photographs (its nature/ folder; abstract/ and desktop/ hold drawings).
+  for (const char* dir : {"/usr/share/backgrounds", "/usr/share/backgrounds/mate/nature"}) {
+    if (fs::is_directory(dir, ec)) add(dir);
+  }
   for (const auto& wallpaper : fs::directory_iterator("/usr/share/wallpapers", ec)) {  // Plasma's, largest size
     if (!excluded.count(wallpaper.path().string()) && fs::is_directory(wallpaper.path() / "contents" / "images", ec)) {
       add(wallpaper.path().string());

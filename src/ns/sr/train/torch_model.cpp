@@ -1,11 +1,9 @@
-// EDSR as a libtorch module, its weights to and from ns::sr::Model, validation, and libtorch as a Backend.
+// EDSR as a libtorch module, its weights to and from ns::sr::Model, and libtorch as a Backend.
 #include <algorithm>
 #include <cstring>
 #include <string>
 
 #include "ns/core/error.h"
-#include "ns/core/metrics.h"
-#include "ns/sr/train/dataset_impl.h"
 #include "ns/sr/train/torch_model_impl.h"
 #include "ns/sr/train/train.h"
 
@@ -124,37 +122,6 @@ bool torch_has_cuda() { return torch::cuda::is_available(); }
 std::string torch_version() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
          std::to_string(TORCH_VERSION_PATCH);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Validation
-// ---------------------------------------------------------------------------------------------------------
-
-double model_psnr(Edsr& module, const std::vector<ImagePair>& pairs, torch::Device device) {
-  torch::NoGradGuard no_grad;
-  const bool was_training = module->is_training();
-  module->eval();
-  uint64_t sse = 0, samples = 0;
-  core::RgbImage out;
-  for (const ImagePair& p : pairs) {
-    const torch::Tensor y = module->forward(rgb_to_tensor(p.lr).to(device)).to(torch::kCPU).contiguous();
-    if (!planar_to_rgb(y.data_ptr<float>(), p.hr.width, p.hr.height, out)) {
-      throw Error(ErrorCode::corrupt, "train: the model produces NaN on " + p.origin +
-                                          "; training diverged: lower --learning-rate or resume from a checkpoint");
-    }
-    sse += rgb_sse(out, p.hr);
-    samples += p.hr.pixels.size();
-  }
-  if (was_training) module->train();
-  return core::psnr_from_sse(sse, samples);
-}
-
-Validation validate(const Model& model, const std::vector<ImagePair>& pairs, const std::string& device) {
-  check_pairs(pairs, model.desc.scale, 1, "validation");
-  const torch::Device d = resolve_device(device);
-  Edsr module = make_module(model);
-  module->to(d);
-  return {model_psnr(module, pairs, d), bicubic_psnr(pairs)};
 }
 
 // ---------------------------------------------------------------------------------------------------------

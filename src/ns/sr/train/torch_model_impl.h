@@ -1,6 +1,6 @@
 // ns/sr/train (internal): EDSR as a libtorch module whose parameter names are the PyTorch module's
 // (data/dnn/model/edsr.py; listed in ns/sr/sr.h model_tensors), so weights move between it and ns::sr::Model
-// by name. Only the two translation units that need libtorch include this header (it is slow to compile).
+// by name. Only the translation units that need libtorch include this header (it is slow to compile).
 #pragma once
 
 #include <torch/torch.h>
@@ -46,9 +46,6 @@ Model to_model(Edsr& module);
 
 // "auto" -> CUDA when available, else CPU; "cuda" without CUDA -> unsupported.
 torch::Device resolve_device(const std::string& name);
-
-// PSNR of the module's output on `pairs` (the module is left in the mode it was in).
-double model_psnr(Edsr& module, const std::vector<ImagePair>& pairs, torch::Device device);
 
 // Packed 8-bit RGB <-> 1 x 3 x H x W float in [0, 1] (host tensors).
 torch::Tensor rgb_to_tensor(const core::RgbImage& image);

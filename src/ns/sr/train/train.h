@@ -1,8 +1,9 @@
-// ns/sr/train: training EDSR models with libtorch (reference §5.2): generic pre-training on photographs and
-// content-aware fine-tuning on one stream's train segment. Built only when libtorch is found (NS_WITH_TORCH).
+// ns/sr/train: training EDSR models (reference §5.2): generic pre-training on photographs and content-aware
+// fine-tuning on one stream's train segment. Two engines: "onednn" (our own forward and backward on oneDNN, CPU,
+// always built) and "torch" (libtorch, CPU or CUDA; only when built with libtorch: NS_WITH_TORCH).
 // In: a TrainingSet (LR/HR image pairs, the LR being the HR scaled down or the decoded encode) and a Model to
 // start from. Out: the trained Model (ns::sr weights, PyTorch names), checkpoints, a TrainReport.
-// Thread-safety: one training per process (libtorch's thread pool is global). Errors: ns::Error.
+// Thread-safety: one training per process (the engines' thread pools are global). Errors: ns::Error.
 #pragma once
 
 #include <cstdint>
@@ -74,14 +75,21 @@ Model bilinear_start_model(const ModelDesc& desc, uint64_t seed);
 // --- Training -----------------------------------------------------------------------------------------
 
 struct TrainOptions {
+  std::string engine = "auto"; // "onednn", "torch", or "auto": torch when it has a CUDA device, else onednn
   int batch = 16;              // the original uses 64 on a GPU
   int patch = 64;              // LR patch edge (HR patch = scale x patch)
   int64_t steps = 1000;        // total optimiser steps (a resumed run continues to this count)
   double minutes = 0;          // stop after this wall time even if steps remain (0 = no bound)
   double learning_rate = 1e-4; // Adam, PyTorch's default betas and eps; L1 loss (reference §5.2)
+  std::string schedule = "constant";  // or "cosine": down to 1 % of learning_rate at `steps`
   uint64_t seed = 1;           // batch i is drawn from (seed, i): a resumed run draws the same batches
-  int threads = 0;             // libtorch intra-op threads; 0 = its default (all cores)
-  std::string device = "auto"; // "auto" (CUDA when this libtorch has it), "cpu" or "cuda"
+  int detail_tries = 1;        // draw this many positions per patch and keep the most detailed (1: uniform)
+  std::string precision = "fp32";  // onednn engine: "fp32", "bf16" (convolutions in bf16, CPUs with avx512_bf16)
+                                   // or "auto" (bf16 where the CPU has it)
+  int threads = 0;             // the engine's threads (OpenMP for onednn, intra-op for torch); 0 = all cores
+  std::string device = "auto"; // torch engine: "auto" (CUDA when this libtorch has it), "cpu" or "cuda"
+  bool keep_best = false;      // return the weights of the best validation instead of the last
+  int patience = 0;            // stop after this many validations without a better PSNR (0: never)
   int validate_every = 200;    // steps between validations (and at the end)
   std::filesystem::path checkpoint_dir;  // empty = no checkpoints
   int checkpoint_every = 500;  // steps between checkpoints (and at the end)
@@ -99,6 +107,7 @@ struct TrainProgress {
   int64_t steps = 0;
   double loss = 0;           // mean L1 (0..1 scale) over the steps since the last report
   double seconds = 0;        // wall time of this run (not counting earlier runs of a resumed training)
+  double steps_per_second = 0;  // steps of this run / seconds
   bool validated = false;    // `validation` is fresh
   Validation validation;
 };
@@ -112,6 +121,10 @@ struct TrainReport {
   double last_loss = 0;      // mean L1 of the last reporting interval
   Validation initial;        // before the first step of this run
   Validation final;          // after the last step
+  Validation best;           // the best of initial, every validation and final
+  int64_t best_step = 0;
+  bool stopped_early = false;  // patience ran out
+  std::string engine;        // "onednn", "onednn-bf16" or "torch"
   std::string device;        // "cpu" or "cuda"
 };
 
@@ -124,9 +137,10 @@ using ProgressCallback = std::function<void(const TrainProgress&)>;
 TrainReport train(Model& model, const TrainingSet& set, const TrainOptions& options,
                   const ProgressCallback& progress = {});
 
-// Validation PSNR of `model` on `pairs` (libtorch forward), next to bicubic.
-Validation validate(const Model& model, const std::vector<ImagePair>& pairs, const std::string& device = "auto");
+// Validation PSNR of `model` on `pairs` (ns::sr::Upscaler, the fastest backend here), next to bicubic.
+Validation validate(const Model& model, const std::vector<ImagePair>& pairs);
 
+#ifdef NS_WITH_TORCH
 // --- libtorch as an inference backend (benchmarks and the module-equivalence test) -----------------------
 
 // The EDSR libtorch module the trainer uses, as an ns::sr::Backend ("libtorch"): fp32 on CPU (or CUDA).
@@ -135,5 +149,6 @@ std::unique_ptr<Backend> create_torch_backend(const BackendOptions& options, con
 // Whether the linked libtorch can use a CUDA device, and its version ("1.13.1").
 bool torch_has_cuda();
 std::string torch_version();
+#endif
 
 }  // namespace ns::sr::train

@@ -1,6 +1,9 @@
-// The training loop (reference §5.2): random LR/HR patch pairs, L1 loss, Adam; validation against bicubic;
-// checkpoints (weights, optimiser state, step) that a later run resumes from.
+// The training loop (reference §5.2), the same for every engine: random LR/HR patch pairs, L1 loss, Adam with an
+// optional cosine schedule; validation against bicubic (on ns::sr's own inference); checkpoints (weights,
+// optimiser state, step) that a later run resumes from, on either engine; early stopping on validation.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -9,8 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "ns/core/error.h"
+#include "ns/core/metrics.h"
 #include "ns/sr/train/dataset_impl.h"
-#include "ns/sr/train/torch_model_impl.h"
+#include "ns/sr/train/engine_impl.h"
 #include "ns/sr/train/train.h"
 
 namespace ns::sr::train {
@@ -26,17 +30,28 @@ void check_options(const TrainOptions& o) {
     throw Error(ErrorCode::invalid_argument, "train: options out of range (batch >= 1, patch >= 4, steps >= 0, "
                                              "minutes >= 0, learning rate > 0, intervals >= 1, threads >= 0)");
   }
+  if (o.schedule != "constant" && o.schedule != "cosine") {
+    throw Error(ErrorCode::invalid_argument, "train: unknown learning-rate schedule '" + o.schedule +
+                                                 "'; use constant or cosine");
+  }
+  if (o.patience < 0 || o.detail_tries < 1) {
+    throw Error(ErrorCode::invalid_argument, "train: --patience must be >= 0 and --detail-tries >= 1");
+  }
   if (o.resume && o.checkpoint_dir.empty()) {
     throw Error(ErrorCode::invalid_argument, "train: --resume needs --checkpoint-dir");
   }
 }
 
-// Checkpoint: model.safetensors, optimizer.pt, state.json (written last: a checkpoint is complete when it
-// names the step). Each file goes to a temporary name first, then is renamed over the old one.
+// Checkpoint: model.safetensors, Adam's moments as exp_avg.safetensors and exp_avg_sq.safetensors (tensors of
+// the model's names and shapes), state.json (written last: a checkpoint is complete when it names the step). Each
+// file goes to a temporary name first, then is renamed over the old one. Both engines read and write it.
 struct CheckpointFiles {
   explicit CheckpointFiles(const fs::path& dir)
-      : model(dir / "model.safetensors"), optimizer(dir / "optimizer.pt"), state(dir / "state.json") {}
-  fs::path model, optimizer, state;
+      : model(dir / "model.safetensors"),
+        exp_avg(dir / "exp_avg.safetensors"),
+        exp_avg_sq(dir / "exp_avg_sq.safetensors"),
+        state(dir / "state.json") {}
+  fs::path model, exp_avg, exp_avg_sq, state;
 };
 
 void rename_into_place(const fs::path& from, const fs::path& to) {
@@ -48,29 +63,42 @@ void rename_into_place(const fs::path& from, const fs::path& to) {
   }
 }
 
-void save_checkpoint(const fs::path& dir, Edsr& module, torch::optim::Adam& optimizer, int64_t step,
-                     const TrainOptions& options) {
+void save_atomically(const Model& model, const fs::path& path) {
+  save_model(model, path.string() + ".tmp");
+  rename_into_place(path.string() + ".tmp", path);
+}
+
+// The moments as models of the trained model's shape, so that they are stored (and checked) like weights.
+Model moments_as_model(const Model& like, const OptimizerState& state, bool second) {
+  Model out;
+  out.desc = like.desc;
+  for (const auto& [name, tensor] : like.tensors) {
+    const AdamMoments& m = state.moments.at(name);
+    out.tensors[name] = Tensor{tensor.shape, second ? m.exp_avg_sq : m.exp_avg};
+  }
+  return out;
+}
+
+void save_checkpoint(const fs::path& dir, const TrainEngine& engine, int64_t step, const TrainOptions& options) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   const CheckpointFiles files(dir);
-  save_model(to_model(module), files.model.string() + ".tmp");
-  rename_into_place(files.model.string() + ".tmp", files.model);
-  try {
-    torch::save(optimizer, files.optimizer.string() + ".tmp");
-  } catch (const c10::Error& e) {
-    throw Error(ErrorCode::io, "train: cannot write the optimiser state (" + std::string(e.what_without_backtrace()) +
-                                   "); check the disk", ErrorContext{.file = files.optimizer.string()});
-  }
-  rename_into_place(files.optimizer.string() + ".tmp", files.optimizer);
-  const nlohmann::json state = {{"step", step},
-                                {"model", module->desc.name()},
-                                {"seed", options.seed},
-                                {"batch", options.batch},
-                                {"patch", options.patch},
-                                {"learning_rate", options.learning_rate}};
+  const Model model = engine.model();
+  const OptimizerState state = engine.optimizer_state();
+  save_atomically(model, files.model);
+  save_atomically(moments_as_model(model, state, false), files.exp_avg);
+  save_atomically(moments_as_model(model, state, true), files.exp_avg_sq);
+  const nlohmann::json json = {{"step", step},
+                               {"adam_step", state.step},
+                               {"model", model.desc.name()},
+                               {"engine", engine.name()},
+                               {"seed", options.seed},
+                               {"batch", options.batch},
+                               {"patch", options.patch},
+                               {"learning_rate", options.learning_rate}};
   {
     std::ofstream out(files.state.string() + ".tmp");
-    out << state.dump(2) << '\n';
+    out << json.dump(2) << '\n';
     if (!out.flush()) {
       throw Error(ErrorCode::io, "train: cannot write the checkpoint state; check the disk",
                   ErrorContext{.file = files.state.string()});
@@ -79,8 +107,8 @@ void save_checkpoint(const fs::path& dir, Edsr& module, torch::optim::Adam& opti
   rename_into_place(files.state.string() + ".tmp", files.state);
 }
 
-// Loads weights and optimiser state into `module` / `optimizer`; returns the step to continue from.
-int64_t load_checkpoint(const fs::path& dir, Edsr& module, torch::optim::Adam& optimizer) {
+// Restores weights and optimiser state into `engine`; returns the step to continue from.
+int64_t load_checkpoint(const fs::path& dir, const ModelDesc& desc, TrainEngine& engine) {
   const CheckpointFiles files(dir);
   std::ifstream in(files.state);
   if (!in) {
@@ -88,29 +116,41 @@ int64_t load_checkpoint(const fs::path& dir, Edsr& module, torch::optim::Adam& o
                 ErrorContext{.file = dir.string()});
   }
   int64_t step = 0;
+  OptimizerState state;
   std::string name;
   try {
-    const nlohmann::json state = nlohmann::json::parse(in);
-    step = state.at("step").get<int64_t>();
-    name = state.at("model").get<std::string>();
+    const nlohmann::json json = nlohmann::json::parse(in);
+    step = json.at("step").get<int64_t>();
+    state.step = json.at("adam_step").get<int64_t>();
+    name = json.at("model").get<std::string>();
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorCode::corrupt, "train: checkpoint state is damaged (" + std::string(e.what()) + ")",
                 ErrorContext{.file = files.state.string()});
   }
-  if (name != module->desc.name()) {
+  if (name != desc.name()) {
     throw Error(ErrorCode::mismatch, "train: the checkpoint is for " + name + ", this training is for " +
-                                         module->desc.name() + "; use another --checkpoint-dir",
+                                         desc.name() + "; use another --checkpoint-dir",
                 ErrorContext{.file = dir.string()});
   }
-  load_weights(module, load_model(files.model.string()));
-  try {
-    torch::load(optimizer, files.optimizer.string());
-  } catch (const c10::Error& e) {
-    throw Error(ErrorCode::corrupt, "train: cannot read the optimiser state (" +
-                                        std::string(e.what_without_backtrace()) + ")",
-                ErrorContext{.file = files.optimizer.string()});
+  const Model model = load_model(files.model.string());
+  const Model exp_avg = load_model(files.exp_avg.string());
+  const Model exp_avg_sq = load_model(files.exp_avg_sq.string());
+  if (!(model.desc == desc) || !(exp_avg.desc == desc) || !(exp_avg_sq.desc == desc)) {
+    throw Error(ErrorCode::mismatch, "train: the checkpoint's files are not all for " + desc.name(),
+                ErrorContext{.file = dir.string()});
   }
+  for (const auto& [tensor_name, tensor] : model.tensors) {
+    state.moments[tensor_name] = {exp_avg.tensor(tensor_name).data, exp_avg_sq.tensor(tensor_name).data};
+  }
+  engine.restore(model, state);
   return step;
+}
+
+double scheduled_learning_rate(const TrainOptions& o, int64_t step) {
+  if (o.schedule == "constant" || o.steps <= 0) return o.learning_rate;
+  // cosine: from the learning rate down to 1 % of it at the last step
+  const double progress = std::min(1.0, static_cast<double>(step) / static_cast<double>(o.steps));
+  return o.learning_rate * (0.01 + 0.99 * 0.5 * (1 + std::cos(3.14159265358979323846 * progress)));
 }
 
 }  // namespace
@@ -129,24 +169,22 @@ TrainReport train(Model& model, const TrainingSet& set, const TrainOptions& opti
   }
   check_pairs(set.train, set.scale, options.patch, "training");
   check_pairs(set.validation, set.scale, 1, "validation");
-  if (options.threads > 0) torch::set_num_threads(options.threads);
-  torch::manual_seed(options.seed);
 
-  const torch::Device device = resolve_device(options.device);
-  Edsr module = make_module(model);
-  module->to(device);
-  module->train();
-  torch::optim::Adam optimizer(module->parameters(), torch::optim::AdamOptions(options.learning_rate));
-
+  const std::unique_ptr<TrainEngine> engine = create_engine(model, options);
   TrainReport report;
-  report.device = device.is_cuda() ? "cuda" : "cpu";
+  report.engine = engine->name();
+  report.device = engine->device();
   int64_t step = 0;
-  if (options.resume) step = load_checkpoint(options.checkpoint_dir, module, optimizer);
+  if (options.resume) step = load_checkpoint(options.checkpoint_dir, model.desc, *engine);
   report.first_step = step;
   // The baseline does not change during training: measure it once.
   const double bicubic = bicubic_psnr(set.validation);
-  const auto validate_now = [&] { return Validation{model_psnr(module, set.validation, device), bicubic}; };
+  const auto validate_now = [&] { return Validation{model_psnr(engine->model(), set.validation), bicubic}; };
   report.initial = validate_now();
+  report.best = report.initial;
+  report.best_step = step;
+  Model best = options.keep_best ? engine->model() : Model{};
+  int stale_validations = 0;
 
   const int hp = options.patch * set.scale;
   std::vector<float> lr(static_cast<size_t>(options.batch) * 3 * options.patch * options.patch);
@@ -163,6 +201,7 @@ TrainReport train(Model& model, const TrainingSet& set, const TrainOptions& opti
   const auto emit = [&](bool validated) {
     p.step = step;
     p.seconds = seconds_since(start);
+    p.steps_per_second = (step - report.first_step) / std::max(p.seconds, 1e-9);
     if (loss_count) p.loss = loss_sum / loss_count;  // else: no step since the last report, keep its loss
     p.validated = validated;
     if (loss_count) {
@@ -174,43 +213,105 @@ TrainReport train(Model& model, const TrainingSet& set, const TrainOptions& opti
     last_report = Clock::now();
     if (progress) progress(p);
   };
+  p.validation = report.initial;
+  emit(true);
 
-  try {
-    while (step < options.steps && (options.minutes <= 0 || seconds_since(start) < 60 * options.minutes)) {
-      fill_batch(set.train, set.scale, options.patch, options.batch, options.seed, step, lr.data(), hr.data());
-      const torch::Tensor x =
-          torch::from_blob(lr.data(), {options.batch, 3, options.patch, options.patch}, torch::kFloat32).to(device);
-      const torch::Tensor y = torch::from_blob(hr.data(), {options.batch, 3, hp, hp}, torch::kFloat32).to(device);
-      const torch::Tensor loss = torch::l1_loss(module->forward(x), y);
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
-      ++step;
-      loss_sum += loss.item<double>();
-      ++loss_count;
+  while (step < options.steps && (options.minutes <= 0 || seconds_since(start) < 60 * options.minutes)) {
+    fill_batch(set.train, set.scale, options.patch, options.batch, options.seed, step, lr.data(), hr.data(),
+               options.detail_tries);
+    const double loss = engine->step(lr.data(), hr.data(), scheduled_learning_rate(options, step));
+    if (!std::isfinite(loss)) {
+      throw Error(ErrorCode::corrupt, "train: the loss is " + std::to_string(loss) + " at step " +
+                                          std::to_string(step) + "; training diverged: lower --learning-rate or "
+                                          "resume from an earlier checkpoint");
+    }
+    ++step;
+    loss_sum += loss;
+    ++loss_count;
 
-      const bool validation_due = step % options.validate_every == 0;
-      if (validation_due) p.validation = validate_now();
-      if (validation_due || seconds_since(last_report) > 5 || (first_interval && loss_count == 10)) {
-        emit(validation_due);
-      }
-      if (!options.checkpoint_dir.empty() && step % options.checkpoint_every == 0) {
-        save_checkpoint(options.checkpoint_dir, module, optimizer, step, options);
+    const bool validation_due = step % options.validate_every == 0;
+    if (validation_due) {
+      p.validation = validate_now();
+      if (p.validation.psnr > report.best.psnr) {
+        report.best = p.validation;
+        report.best_step = step;
+        stale_validations = 0;
+        if (options.keep_best) best = engine->model();
+      } else {
+        ++stale_validations;
       }
     }
-  } catch (const c10::Error& e) {
-    throw Error(ErrorCode::internal, "train: libtorch failed at step " + std::to_string(step) + " (" +
-                                         e.what_without_backtrace() + ")");
+    if (validation_due || seconds_since(last_report) > 5 || (first_interval && loss_count == 10)) {
+      emit(validation_due);
+    }
+    if (!options.checkpoint_dir.empty() && step % options.checkpoint_every == 0) {
+      save_checkpoint(options.checkpoint_dir, *engine, step, options);
+    }
+    if (options.patience > 0 && stale_validations >= options.patience) {
+      report.stopped_early = true;
+      break;
+    }
   }
   report.steps_done = step;
   report.seconds = seconds_since(start);
   report.steps_per_second = (step - report.first_step) / std::max(report.seconds, 1e-9);
   report.final = validate_now();
+  if (report.final.psnr > report.best.psnr) {
+    report.best = report.final;
+    report.best_step = step;
+    if (options.keep_best) best = engine->model();
+  }
   p.validation = report.final;
   emit(true);
-  if (!options.checkpoint_dir.empty()) save_checkpoint(options.checkpoint_dir, module, optimizer, step, options);
-  model = to_model(module);
+  if (!options.checkpoint_dir.empty()) save_checkpoint(options.checkpoint_dir, *engine, step, options);
+  model = options.keep_best ? std::move(best) : engine->model();
   return report;
+}
+
+std::unique_ptr<TrainEngine> create_engine(const Model& model, const TrainOptions& options) {
+  if (options.engine == "onednn") return create_onednn_engine(model, options);
+#ifdef NS_WITH_TORCH
+  if (options.engine == "torch") return create_torch_engine(model, options);
+  if (options.engine == "auto" && options.device != "cpu" && torch_has_cuda()) return create_torch_engine(model, options);
+#else
+  if (options.engine == "torch") {
+    throw Error(ErrorCode::unsupported, "train: --engine torch, but this build has no libtorch; use --engine onednn "
+                                        "or build with libtorch-dev (scripts/setup) installed");
+  }
+#endif
+  if (options.device == "cuda") {
+    throw Error(ErrorCode::unsupported, "train: --device cuda needs the torch engine with a CUDA build of libtorch; "
+                                        "use --device cpu");
+  }
+  if (options.engine != "auto") {
+    throw Error(ErrorCode::invalid_argument, "train: unknown engine '" + options.engine + "'; use auto, onednn or torch");
+  }
+  return create_onednn_engine(model, options);
+}
+
+double model_psnr(const Model& model, const std::vector<ImagePair>& pairs) {
+  int max_w = 1, max_h = 1;
+  for (const ImagePair& p : pairs) max_w = std::max(max_w, p.lr.width), max_h = std::max(max_h, p.lr.height);
+  Upscaler upscaler(model, max_w, max_h);
+  uint64_t sse = 0, samples = 0;
+  core::RgbImage out;
+  for (const ImagePair& p : pairs) {
+    try {
+      upscaler.upscale(p.lr, out);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::corrupt) throw;
+      throw Error(ErrorCode::corrupt, "train: the model produces NaN on " + p.origin +
+                                          "; training diverged: lower --learning-rate or resume from a checkpoint");
+    }
+    sse += rgb_sse(out, p.hr);
+    samples += p.hr.pixels.size();
+  }
+  return core::psnr_from_sse(sse, samples);
+}
+
+Validation validate(const Model& model, const std::vector<ImagePair>& pairs) {
+  check_pairs(pairs, model.desc.scale, 1, "validation");
+  return {model_psnr(model, pairs), bicubic_psnr(pairs)};
 }
 
 }  // namespace ns::sr::train

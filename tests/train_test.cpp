@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -312,6 +313,23 @@ TEST(TrainTest, CliFinetuneNeedsData) {
       test::run_cli({"train", "finetune", "--model", dir.file("m.safetensors"), "--out", dir.file("out.safetensors")});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--sample"), std::string::npos) << r.err;
+}
+
+TEST(TrainTest, CliCreatesTheFoldersOfItsOutputs) {
+  test::TempDir dir;
+  const std::string lr = dir.file("lr.mkv"), hr = dir.file("hr.mkv");
+  test::write_synthetic_video(lr, 32, 32, 8, media::EncoderSettings::lossless());
+  test::write_synthetic_video(hr, 96, 96, 8, media::EncoderSettings::lossless());
+  sr::save_model(sr::random_model(tiny_desc(), 1), dir.file("m.safetensors"));
+  const std::string out = (dir.path() / "new" / "models" / "out.safetensors").string();
+  const std::string report = (dir.path() / "new" / "logs" / "report.json").string();
+  const test::CliResult r = test::run_cli({"train", "finetune", "--model", dir.file("m.safetensors"), "--lr-video", lr,
+                                           "--hr-video", hr, "--sample-fps", "15", "--validation-frames", "1",
+                                           "--patch", "16", "--batch", "2", "--steps", "2", "--threads", "1",
+                                           "--out", out, "--report", report});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(sr::load_model(out).desc, tiny_desc());
+  EXPECT_TRUE(std::filesystem::exists(report));
 }
 
 }  // namespace

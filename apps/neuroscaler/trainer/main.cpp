@@ -3,6 +3,7 @@
 // the training libraries (libtorch: seconds and 130 MB at every start); `neuroscaler train ...` runs it.
 // Errors: one line on stderr, exit 1.
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -133,8 +134,23 @@ void print_progress(const sr::train::TrainProgress& p) {
   log::info("train", "{}", line);
 }
 
+// Creates the folders of the files training will write, so that a typo fails now and not after hours of training.
+void prepare_output_folders(const TrainCommandOptions& o) {
+  for (const std::string& file : {o.out, o.report}) {
+    const std::filesystem::path folder = std::filesystem::path(file).parent_path();
+    std::error_code ec;
+    if (file.empty() || folder.empty()) continue;
+    std::filesystem::create_directories(folder, ec);
+    if (ec || !std::filesystem::is_directory(folder)) {
+      throw Error(ErrorCode::io, "train: cannot create the folder for " + file + " (" + ec.message() +
+                                     "); check the path and permissions", ErrorContext{.file = folder.string()});
+    }
+  }
+}
+
 void run_training(const TrainCommandOptions& o, sr::Model model, const sr::train::TrainingSet& set,
                   const std::string& data) {
+  prepare_output_folders(o);
   sr::train::TrainOptions t;
   t.engine = o.engine;
   t.precision = o.precision;

@@ -17,6 +17,7 @@
 
 #include "ns/core/colour.h"
 #include "ns/core/error.h"
+#include "ns/core/json_fields.h"
 #include "ns/core/log.h"
 #include "ns/core/progress.h"
 #include "ns/core/resize.h"
@@ -179,32 +180,6 @@ Json manifest_to_json(const SampleManifest& m) {
   return j;
 }
 
-// Field access that names the manifest file and the field when something is missing or of the wrong type.
-class ManifestReader {
- public:
-  explicit ManifestReader(std::string file) : file_(std::move(file)) {}
-
-  template <typename T>
-  T get(const Json& j, const char* key, const char* where = "") const {
-    if (!j.is_object() || !j.contains(key)) fail(std::string("field '") + where + key + "' is missing");
-    try {
-      return j.at(key).get<T>();
-    } catch (const nlohmann::json::exception&) {
-      fail(std::string("field '") + where + key + "' has the wrong type");
-    }
-  }
-  const Json& array(const Json& j, const char* key) const {
-    if (!j.contains(key) || !j.at(key).is_array()) fail(std::string("field '") + key + "' is missing or not a list");
-    return j.at(key);
-  }
-  [[noreturn]] void fail(const std::string& what) const {
-    throw Error(ErrorCode::corrupt, "sample manifest: " + what + "; run 'neuroscaler sample' again to rewrite it",
-                ErrorContext{.file = file_});
-  }
-
- private:
-  std::string file_;
-};
 
 }  // namespace
 
@@ -420,7 +395,7 @@ SampleManifest load_sample_manifest(const fs::path& dir) {
                                         "); run 'neuroscaler sample' again to rewrite it",
                 ErrorContext{.file = file});
   }
-  const ManifestReader r(file);
+  const core::JsonFieldReader r(file, "sample manifest: ", "; run 'neuroscaler sample' again to rewrite it");
   if (!j.is_object()) r.fail("not a JSON object");
   if (r.get<std::string>(j, "format") != kFormatName) r.fail("'format' is not " + std::string(kFormatName));
   SampleManifest m;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ns/core/error.h"
+#include "ns/core/json_fields.h"
 #include "ns/media/image.h"
 #include "ns/sr/train/dataset_impl.h"
 #include "ns/sr/train/stream_set_impl.h"
@@ -79,34 +80,6 @@ Json manifest_to_json(const StreamSetManifest& m, const StreamSetOptions& option
   return j;
 }
 
-// Field access that names the manifest and the field when something is missing or of the wrong type.
-class ManifestReader {
- public:
-  explicit ManifestReader(std::string file) : file_(std::move(file)) {}
-
-  template <typename T>
-  T get(const Json& j, const char* key) const {
-    if (!j.is_object() || !j.contains(key)) fail(std::string("field '") + key + "' is missing");
-    try {
-      return j.at(key).get<T>();
-    } catch (const nlohmann::json::exception&) {
-      fail(std::string("field '") + key + "' has the wrong type");
-    }
-  }
-  const Json& array(const Json& j, const char* key) const {
-    if (!j.is_object() || !j.contains(key) || !j.at(key).is_array()) {
-      fail(std::string("field '") + key + "' is missing or not a list");
-    }
-    return j.at(key);
-  }
-  [[noreturn]] void fail(const std::string& what) const {
-    throw Error(ErrorCode::corrupt, "train data: the stream set's manifest is damaged (" + what + "); " + kRebuildHint,
-                ErrorContext{.file = file_});
-  }
-
- private:
-  std::string file_;
-};
 
 std::string size_text(int w, int h) { return std::to_string(w) + "x" + std::to_string(h); }
 
@@ -161,7 +134,8 @@ StreamSetManifest load_stream_set_manifest(const fs::path& dir) {
                     "); run `neuroscaler train data --out DIR` first",
                 ErrorContext{.file = dir_exists ? path.string() : dir.string()});
   }
-  const ManifestReader r(path.string());
+  const core::JsonFieldReader r(path.string(), "train data: the stream set's manifest is damaged (",
+                                std::string("); ") + kRebuildHint);
   Json j;
   {
     std::ifstream f(path);

@@ -124,6 +124,28 @@ TEST(TrainEngine, Bf16GradientsFollowFp32) {
   }
 }
 
+// The plain loops (shuffle, masks, adds, loss) are split over the OpenMP team: a team of 3 on a batch of 3 gives the
+// one-thread step (only the summation order of the loss and the weight gradients may differ), at both shuffle depths.
+TEST(TrainEngine, OnednnThreadTeamsAgree) {
+  for (int scale : {3, 4}) {
+    const int n = 3, patch = 10;
+    const sr::Model model = sr::random_model(tiny_desc(scale), 5);
+    const Batch batch = random_batch(n, patch, scale, 9);
+    sr::train::TrainOptions options = engine_options(n, patch);
+    auto one = sr::train::create_onednn_engine(model, options);
+    options.threads = 3;
+    auto team = sr::train::create_onednn_engine(model, options);
+    EXPECT_NEAR(one->step(batch.lr.data(), batch.hr.data(), 1e-3), team->step(batch.lr.data(), batch.hr.data(), 1e-3),
+                1e-9);
+    const auto ga = one->gradients(), gb = team->gradients();
+    for (const auto& [name, g] : ga) {
+      for (size_t i = 0; i < g.size(); ++i) {
+        ASSERT_NEAR(g[i], gb.at(name)[i], 1e-6 + 1e-4 * std::abs(g[i])) << name << "[" << i << "], scale " << scale;
+      }
+    }
+  }
+}
+
 TEST(TrainEngine, AdamMatchesItsDefinition) {
   // Two steps by hand: m = 0.9 m + 0.1 g, v = 0.999 v + 0.001 g^2, p -= lr / (1 - 0.9^t) m / (sqrt(v / (1 -
   // 0.999^t)) + 1e-8).

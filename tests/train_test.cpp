@@ -188,6 +188,44 @@ TEST(TrainTest, PatienceStopsATrainingThatNoLongerImproves) {
   EXPECT_EQ(report.best_step, 0);
 }
 
+// The learning rate each report gives: cosine falls from the rate to 1 % of it at --steps; cosine-time at the end of
+// --minutes, however many steps were planned; constant stays.
+TEST(TrainTest, SchedulesDecayOverStepsOrTime) {
+  const auto rates = [](const std::string& schedule, int64_t steps, double minutes) {
+    sr::Model model = sr::random_model(tiny_desc(), 1);
+    sr::train::TrainOptions options;
+    options.batch = 1;
+    options.patch = 8;
+    options.steps = steps;
+    options.minutes = minutes;
+    options.learning_rate = 1e-3;
+    options.schedule = schedule;
+    options.validate_every = 1;
+    options.threads = 1;
+    std::vector<double> seen;
+    sr::train::train(model, tiny_set(), options, [&](const sr::train::TrainProgress& p) {
+      if (p.step > 0) seen.push_back(p.learning_rate);
+    });
+    return seen;
+  };
+  const std::vector<double> cosine = rates("cosine", 20, 0);
+  ASSERT_GE(cosine.size(), 20u);
+  EXPECT_DOUBLE_EQ(cosine.front(), 1e-3);
+  EXPECT_TRUE(std::is_sorted(cosine.rbegin(), cosine.rend()));
+  EXPECT_LT(cosine.back(), 0.02 * 1e-3);
+  EXPECT_NEAR(cosine[9], 1e-3 * (0.01 + 0.99 * 0.5 * (1 + std::cos(3.14159265358979323846 * 9 / 20))), 1e-12);
+
+  const std::vector<double> constant = rates("constant", 20, 0);
+  EXPECT_DOUBLE_EQ(constant.back(), 1e-3);
+
+  // 0.01 minutes of a run planned for a million steps: the time ends it, near the bottom of the decay.
+  const std::vector<double> timed = rates("cosine-time", 1000000, 0.01);
+  ASSERT_GE(timed.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(timed.rbegin(), timed.rend()));
+  EXPECT_LT(timed.back(), 0.1 * 1e-3);
+  EXPECT_THROW(rates("cosine-time", 20, 0), Error);
+}
+
 TEST(TrainTest, AResumedTrainingContinuesExactly) {
   test::TempDir dir;
   sr::train::TrainOptions options;

@@ -126,6 +126,10 @@ void add_study_options(CLI::App* cmd, DemoOptions& o) {
       ->capture_default_str();
   cmd->add_option("--finetune-batch", s.finetune_batch, "patches per step")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--finetune-patch", s.finetune_patch, "LR patch edge")->check(CLI::Range(8, 256))->capture_default_str();
+  cmd->add_option("--finetune-learning-rate", s.finetune_learning_rate,
+                  "starting learning rate, decayed (cosine) to 1 % at the end of --finetune-minutes")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--fraction", s.fraction, "NeuroScaler's anchors per frame")
       ->check(CLI::Range(1e-6, 1.0))
       ->capture_default_str();

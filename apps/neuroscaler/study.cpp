@@ -231,6 +231,7 @@ class Study {
                 {"train", "finetune", "--sample", o_.sample_dir.string(), "--model", generic, "--out", model.string(),
                  "--minutes", number_text(o_.finetune_minutes), "--steps", std::to_string(o_.finetune_steps),
                  "--batch", std::to_string(o_.finetune_batch), "--patch", std::to_string(o_.finetune_patch),
+                 "--learning-rate", number_text(o_.finetune_learning_rate), "--schedule", "cosine-time",
                  "--sample-fps", number_text(o_.finetune_sample_fps), "--validation-crop", "160", "--report",
                  report.string()}});
     const Json j = read_json(report);

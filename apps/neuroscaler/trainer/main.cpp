@@ -95,8 +95,10 @@ void add_common_options(CLI::App* cmd, TrainCommandOptions& o) {
   cmd->add_option("--minutes", o.minutes, "stop after this many minutes even if steps remain (0: no bound)")
       ->capture_default_str();
   cmd->add_option("--learning-rate", o.learning_rate, "Adam learning rate")->capture_default_str();
-  cmd->add_option("--schedule", o.schedule, "learning rate: constant, or cosine (down to 1 % at --steps)")
-      ->check(CLI::IsMember({"constant", "cosine"}))
+  cmd->add_option("--schedule", o.schedule,
+                  "learning rate: constant; cosine (down to 1 % at --steps); cosine-time (down to 1 % when --minutes "
+                  "end, for time-budgeted runs)")
+      ->check(CLI::IsMember({"constant", "cosine", "cosine-time"}))
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "seed of the patch draws")->capture_default_str();
   cmd->add_option("--detail-tries", o.detail_tries,
@@ -126,6 +128,7 @@ std::string engine_description() {
 
 void print_progress(const sr::train::TrainProgress& p) {
   std::string line = fmt::format("step {}/{}, L1 loss {:.5f}, {:.0f} s", p.step, p.steps, p.loss, p.seconds);
+  if (p.learning_rate > 0) line += fmt::format(", learning rate {:.2g}", p.learning_rate);
   if (p.validated) {
     line += fmt::format(", validation {:.2f} dB, bicubic {:.2f} dB, gain {:+.2f} dB", p.validation.psnr,
                         p.validation.bicubic_psnr, p.validation.gain());

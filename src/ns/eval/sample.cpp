@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "ns/core/atomic_file.h"
 #include "ns/core/colour.h"
 #include "ns/core/error.h"
 #include "ns/core/json_fields.h"
@@ -262,22 +263,7 @@ void remove_manifest(const fs::path& dir) {
 }
 
 void write_manifest(const SampleManifest& m) {
-  const fs::path manifest_path = m.dir / kManifestName;
-  const fs::path temp_path = m.dir / (std::string(kManifestName) + ".tmp");
-  {
-    std::ofstream f(temp_path);
-    f << manifest_to_json(m).dump(2) << '\n';
-    if (!f.flush()) {
-      throw Error(ErrorCode::io, "sample: cannot write the manifest (disk full?)",
-                  ErrorContext{.file = manifest_path.string()});
-    }
-  }
-  std::error_code ec;
-  fs::rename(temp_path, manifest_path, ec);
-  if (ec) {
-    throw Error(ErrorCode::io, "sample: cannot write the manifest (" + ec.message() + ")",
-                ErrorContext{.file = manifest_path.string()});
-  }
+  core::write_text_atomically(m.dir / kManifestName, manifest_to_json(m).dump(2) + '\n', "sample");
 }
 
 }  // namespace detail

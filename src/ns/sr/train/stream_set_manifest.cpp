@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "ns/core/atomic_file.h"
 #include "ns/core/error.h"
 #include "ns/core/json_fields.h"
 #include "ns/media/image.h"
@@ -106,22 +107,7 @@ std::vector<StreamSetGroup> summarize_stream_set(const StreamSetManifest& m) {
 }
 
 void write_manifest(const StreamSetManifest& m, const StreamSetOptions& options) {
-  const fs::path path = m.dir / kManifestName;
-  const fs::path temp = m.dir / (std::string(kManifestName) + ".tmp");
-  {
-    std::ofstream f(temp);
-    f << manifest_to_json(m, options).dump(2) << '\n';
-    if (!f.flush()) {
-      throw Error(ErrorCode::io, "train data: cannot write the manifest (disk full?)",
-                  ErrorContext{.file = path.string()});
-    }
-  }
-  std::error_code ec;
-  fs::rename(temp, path, ec);
-  if (ec) {
-    throw Error(ErrorCode::io, "train data: cannot write the manifest (" + ec.message() + ")",
-                ErrorContext{.file = path.string()});
-  }
+  core::write_text_atomically(m.dir / kManifestName, manifest_to_json(m, options).dump(2) + '\n', "train data");
 }
 
 StreamSetManifest load_stream_set_manifest(const fs::path& dir) {

@@ -81,7 +81,8 @@ struct TrainOptions {
   int64_t steps = 1000;        // total optimiser steps (a resumed run continues to this count)
   double minutes = 0;          // stop after this wall time even if steps remain (0 = no bound)
   double learning_rate = 1e-4; // Adam, PyTorch's default betas and eps; L1 loss (reference §5.2)
-  std::string schedule = "constant";  // or "cosine": down to 1 % of learning_rate at `steps`
+  std::string schedule = "constant";  // "cosine": down to 1 % of learning_rate at `steps`; "cosine-time": at the
+                                      // end of `minutes` (this run's wall time) or at `steps`, whichever is first
   uint64_t seed = 1;           // batch i is drawn from (seed, i): a resumed run draws the same batches
   int detail_tries = 1;        // draw this many positions per patch and keep the most detailed (1: uniform)
   std::string precision = "fp32";  // onednn engine: "fp32", "bf16" (convolutions in bf16, CPUs with avx512_bf16)
@@ -106,6 +107,7 @@ struct TrainProgress {
   int64_t step = 0;
   int64_t steps = 0;
   double loss = 0;           // mean L1 (0..1 scale) over the steps since the last report
+  double learning_rate = 0;  // of the last step (the schedule's)
   double seconds = 0;        // wall time of this run (not counting earlier runs of a resumed training)
   double steps_per_second = 0;  // steps of this run / seconds
   bool validated = false;    // `validation` is fresh

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ns/core/atomic_file.h"
 #include "ns/core/error.h"
 #include "ns/core/metrics.h"
 #include "ns/sr/train/dataset_impl.h"
@@ -30,9 +31,12 @@ void check_options(const TrainOptions& o) {
     throw Error(ErrorCode::invalid_argument, "train: options out of range (batch >= 1, patch >= 4, steps >= 0, "
                                              "minutes >= 0, learning rate > 0, intervals >= 1, threads >= 0)");
   }
-  if (o.schedule != "constant" && o.schedule != "cosine") {
+  if (o.schedule != "constant" && o.schedule != "cosine" && o.schedule != "cosine-time") {
     throw Error(ErrorCode::invalid_argument, "train: unknown learning-rate schedule '" + o.schedule +
-                                                 "'; use constant or cosine");
+                                                 "'; use constant, cosine or cosine-time");
+  }
+  if (o.schedule == "cosine-time" && o.minutes <= 0) {
+    throw Error(ErrorCode::invalid_argument, "train: --schedule cosine-time decays over --minutes; give --minutes");
   }
   if (o.patience < 0 || o.detail_tries < 1) {
     throw Error(ErrorCode::invalid_argument, "train: --patience must be >= 0 and --detail-tries >= 1");
@@ -54,18 +58,9 @@ struct CheckpointFiles {
   fs::path model, exp_avg, exp_avg_sq, state;
 };
 
-void rename_into_place(const fs::path& from, const fs::path& to) {
-  std::error_code ec;
-  fs::rename(from, to, ec);
-  if (ec) {
-    throw Error(ErrorCode::io, "train: cannot write checkpoint (" + ec.message() + "); check the disk",
-                ErrorContext{.file = to.string()});
-  }
-}
-
 void save_atomically(const Model& model, const fs::path& path) {
-  save_model(model, path.string() + ".tmp");
-  rename_into_place(path.string() + ".tmp", path);
+  save_model(model, core::temporary_path(path).string());
+  core::rename_into_place(core::temporary_path(path), path, "train");
 }
 
 // The moments as models of the trained model's shape, so that they are stored (and checked) like weights.
@@ -96,15 +91,7 @@ void save_checkpoint(const fs::path& dir, const TrainEngine& engine, int64_t ste
                                {"batch", options.batch},
                                {"patch", options.patch},
                                {"learning_rate", options.learning_rate}};
-  {
-    std::ofstream out(files.state.string() + ".tmp");
-    out << json.dump(2) << '\n';
-    if (!out.flush()) {
-      throw Error(ErrorCode::io, "train: cannot write the checkpoint state; check the disk",
-                  ErrorContext{.file = files.state.string()});
-    }
-  }
-  rename_into_place(files.state.string() + ".tmp", files.state);
+  core::write_text_atomically(files.state, json.dump(2) + '\n', "train");
 }
 
 // Restores weights and optimiser state into `engine`; returns the step to continue from.
@@ -146,10 +133,12 @@ int64_t load_checkpoint(const fs::path& dir, const ModelDesc& desc, TrainEngine&
   return step;
 }
 
-double scheduled_learning_rate(const TrainOptions& o, int64_t step) {
+// cosine: from the learning rate down to 1 % of it at the last step; cosine-time: at the end of this run's
+// --minutes, or at the last step if that comes sooner (a time-budgeted run, e.g. the demo's fine-tuning).
+double scheduled_learning_rate(const TrainOptions& o, int64_t step, double seconds) {
   if (o.schedule == "constant" || o.steps <= 0) return o.learning_rate;
-  // cosine: from the learning rate down to 1 % of it at the last step
-  const double progress = std::min(1.0, static_cast<double>(step) / static_cast<double>(o.steps));
+  double progress = std::min(1.0, static_cast<double>(step) / static_cast<double>(o.steps));
+  if (o.schedule == "cosine-time") progress = std::max(progress, std::min(1.0, seconds / (60 * o.minutes)));
   return o.learning_rate * (0.01 + 0.99 * 0.5 * (1 + std::cos(3.14159265358979323846 * progress)));
 }
 
@@ -219,7 +208,8 @@ TrainReport train(Model& model, const TrainingSet& set, const TrainOptions& opti
   while (step < options.steps && (options.minutes <= 0 || seconds_since(start) < 60 * options.minutes)) {
     fill_batch(set.train, set.scale, options.patch, options.batch, options.seed, step, lr.data(), hr.data(),
                options.detail_tries);
-    const double loss = engine->step(lr.data(), hr.data(), scheduled_learning_rate(options, step));
+    p.learning_rate = scheduled_learning_rate(options, step, seconds_since(start));
+    const double loss = engine->step(lr.data(), hr.data(), p.learning_rate);
     if (!std::isfinite(loss)) {
       throw Error(ErrorCode::corrupt, "train: the loss is " + std::to_string(loss) + " at step " +
                                           std::to_string(step) + "; training diverged: lower --learning-rate or "

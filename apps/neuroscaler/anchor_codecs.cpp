@@ -22,7 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "machine_info.h"
+#include "ns/core/machine_info.h"
 #include "ns/core/error.h"
 #include "ns/core/metrics.h"
 #include "ns/core/resize.h"
@@ -175,7 +175,7 @@ void run_anchor_codecs(AnchorCodecsOptions o) {
   o.frames.erase(std::unique(o.frames.begin(), o.frames.end()), o.frames.end());
   if (o.frames.front() < 0) throw Error(ErrorCode::invalid_argument, "anchor-codecs: frame indices start at 0");
 
-  const std::string load_before = load_average();
+  const std::string load_before = core::load_average();
   std::unique_ptr<media::VideoReader> lr_reader;
   if (!from_reference) lr_reader = std::make_unique<media::VideoReader>(o.lr);
   std::unique_ptr<media::VideoReader> reference;
@@ -287,11 +287,11 @@ void run_anchor_codecs(AnchorCodecsOptions o) {
   if (o.json.empty()) return;
   nlohmann::json j;
   j["command"] = command_line(o);
-  j["date"] = utc_now();
-  j["machine"] = {{"cpu", cpu_model()},
+  j["date"] = core::utc_now();
+  j["machine"] = {{"cpu", core::cpu_model()},
                   {"cores", std::thread::hardware_concurrency()},
                   {"load_average_before", load_before},
-                  {"load_average_after", load_average()}};
+                  {"load_average_after", core::load_average()}};
   j["images"] = images;
   j["anchor"] = {{"width", lr_w * scale}, {"height", lr_h * scale}};
   j["lr"] = {{"width", lr_w}, {"height", lr_h}, {"from_reference", from_reference}};

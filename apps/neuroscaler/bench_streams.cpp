@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "machine_info.h"
+#include "ns/core/machine_info.h"
 #include "ns/core/error.h"
 #include "ns/engine/engine.h"
 #include "ns/media/reader.h"
@@ -202,7 +202,7 @@ void run_bench(const BenchOptions& options) {
   }
   const media::StreamInfo info = media::Demuxer(input).info();
   const double input_fps = info.frame_rate.num > 0 ? info.frame_rate.value() : 60.0;
-  const std::string load_before = load_average();
+  const std::string load_before = core::load_average();
   std::vector<Run> runs;
   int largest = 0;
   for (int n = 1; n <= o.max_streams; ++n) {
@@ -229,7 +229,7 @@ void run_bench(const BenchOptions& options) {
 
   std::printf("bench-streams: %s, %s, %s, %.3g %% SR frames, %g s per run; load average %s before, %s after\n",
               o.method.c_str(), input.c_str(), model.c_str(), 100.0 * (o.method == "perframe" ? 1.0 : o.fraction),
-              o.seconds, load_before.c_str(), load_average().c_str());
+              o.seconds, load_before.c_str(), core::load_average().c_str());
   std::printf("%3s  %-8s  %9s  %9s  %9s  %10s  %11s\n", "N", "realtime", "on-time %", "SR p50 ms", "SR p95 ms",
               "decode fps", "encode load");
   for (const Run& r : runs) {
@@ -244,12 +244,12 @@ void run_bench(const BenchOptions& options) {
   nlohmann::ordered_json j;
   j["format"] = "neuroscaler-bench-streams";
   j["version"] = 1;
-  j["machine"] = {{"cpu", cpu_model()},
+  j["machine"] = {{"cpu", core::cpu_model()},
                   {"cores", std::thread::hardware_concurrency()},
-                  {"memory_gib", memory_gib()},
+                  {"memory_gib", core::memory_gib()},
                   {"load_average_before", load_before},
-                  {"load_average_after", load_average()},
-                  {"date", utc_now()}};
+                  {"load_average_after", core::load_average()},
+                  {"date", core::utc_now()}};
   std::string command = "neuroscaler bench-streams --method " + o.method + " --max " + std::to_string(o.max_streams) +
                         " --seconds " + std::to_string(o.seconds) + " --fraction " + std::to_string(o.fraction) +
                         " --model " + model + " --in " + input + " --backend " + o.backend;

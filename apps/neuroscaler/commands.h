@@ -2,6 +2,7 @@
 // parses nothing itself beyond options and calls the library. Errors are ns::Error, reported by main.
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -23,6 +24,9 @@ void register_decode(CLI::App& app);
 void register_serve(CLI::App& app);
 void register_bench_streams(CLI::App& app);
 void register_demo(CLI::App& app);  // demo and eval
+
+// The trainer program (neuroscaler-train, built next to this one; `neuroscaler train` runs it). It may be missing.
+std::filesystem::path trainer_program();
 
 // --backend: "auto" or one of the SR backends compiled in (sr::backend_names()); `note` follows the list in the help.
 CLI::Option* add_backend_option(CLI::App* cmd, std::string& backend, const std::string& note = "");

@@ -6,12 +6,12 @@
 #include <memory>
 #include <string>
 
-#include "child_process.h"
 #include "commands.h"
+#include "ns/core/child_process.h"
 #include "ns/core/error.h"
 #include "ns/eval/sample.h"
-#include "study.h"
-#include "study_report.h"
+#include "ns/eval/study.h"
+#include "ns/eval/study_report.h"
 
 namespace ns::app {
 
@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct DemoOptions {
-  StudyOptions study;
+  eval::StudyOptions study;
   int hr = 1080;
   std::string models;  // folder of the generic models; empty: models/ here or in the source tree
   double train_seconds = 5;  // the sample's (demo: when it makes one) or the user's video's segments (eval)
@@ -32,7 +32,7 @@ struct DemoOptions {
 fs::path find_models(const std::string& given) {
   if (!given.empty()) return given;
   std::error_code ec;
-  for (const fs::path& dir : {fs::path("models"), self_executable().parent_path() / "../../../models"}) {
+  for (const fs::path& dir : {fs::path("models"), core::self_executable().parent_path() / "../../../models"}) {
     if (fs::exists(dir / "edsr_b8_f32_s3_generic.safetensors", ec)) return dir.lexically_normal();
   }
   throw Error(ErrorCode::not_found,
@@ -53,23 +53,26 @@ void resolve_models(DemoOptions& o) {
   }
 }
 
-void run_and_report(const StudyOptions& study) {
-  const StudyResult result = run_study(study);
-  const std::string summary = write_study_report(study, result);
+void run_and_report(eval::StudyOptions study) {
+  study.program = "/proc/self/exe";  // this program, even if its file is rebuilt during the study
+  study.trainer = trainer_program();
+  const eval::StudyResult result = eval::run_study(study);
+  const std::string summary = eval::write_study_report(study, result);
   std::printf("\n%s\nReport: %s (and report.json, plots/) — %.0f s in all\n", summary.c_str(),
               (study.out_dir / "report.md").c_str(), result.wall_s);
 }
 
 void run_demo(DemoOptions o, const std::string& command_line) {
   resolve_models(o);
-  StudyOptions& s = o.study;
+  eval::StudyOptions& s = o.study;
   s.command_line = command_line;
   if (s.sample_dir.empty()) s.sample_dir = s.out_dir / ("sample-" + std::to_string(o.hr));
   std::error_code ec;
   if (!fs::exists(s.sample_dir / "manifest.json", ec)) {
     fs::create_directories(s.out_dir / "logs", ec);
     std::fprintf(stderr, "demo: making the built-in sample in %s (about a minute)\n", s.sample_dir.c_str());
-    run_child({.args = {"sample", "--out", s.sample_dir.string(), "--hr", std::to_string(o.hr), "--train-seconds",
+    core::run_child({.program = "/proc/self/exe",
+                     .args = {"sample", "--out", s.sample_dir.string(), "--hr", std::to_string(o.hr), "--train-seconds",
                         std::to_string(o.train_seconds), "--test-seconds", std::to_string(o.test_seconds)},
                .log_file = s.out_dir / "logs" / "00-sample.log",
                .relay = true});
@@ -79,7 +82,7 @@ void run_demo(DemoOptions o, const std::string& command_line) {
 
 void run_eval(DemoOptions o, const std::string& command_line) {
   resolve_models(o);
-  StudyOptions& s = o.study;
+  eval::StudyOptions& s = o.study;
   s.command_line = command_line;
   s.title = "NeuroScaler on " + fs::path(o.reference).filename().string();
   s.sample_dir = s.out_dir / "content";
@@ -113,7 +116,7 @@ void add_segment_options(CLI::App* cmd, DemoOptions& o, const std::string& train
 
 // Options the two commands share: the study's knobs.
 void add_study_options(CLI::App* cmd, DemoOptions& o) {
-  StudyOptions& s = o.study;
+  eval::StudyOptions& s = o.study;
   cmd->add_option("--models", o.models, "folder of the generic models (default: models/ of the source tree)");
   cmd->add_option("--generic-f16", s.generic_f16, "generic F=16 model (default: MODELS/edsr_b8_f16_s3_generic)");
   cmd->add_option("--generic-f32", s.generic_f32, "generic F=32 model (default: MODELS/edsr_b8_f32_s3_generic)");

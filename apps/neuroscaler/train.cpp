@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "child_process.h"
 #include "commands.h"
+#include "ns/core/child_process.h"
 #include "ns/core/error.h"
 
 namespace ns::app {
@@ -37,6 +37,8 @@ namespace fs = std::filesystem;
 }
 
 }  // namespace
+
+fs::path trainer_program() { return core::self_executable().parent_path() / "neuroscaler-train"; }
 
 void register_train(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(

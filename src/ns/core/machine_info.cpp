@@ -1,9 +1,9 @@
-#include "machine_info.h"
+#include "ns/core/machine_info.h"
 
 #include <ctime>
 #include <fstream>
 
-namespace ns::app {
+namespace ns::core {
 
 std::string cpu_model() {
   std::ifstream in("/proc/cpuinfo");
@@ -39,4 +39,4 @@ std::string utc_now() {
   return text;
 }
 
-}  // namespace ns::app
+}  // namespace ns::core

@@ -1,11 +1,11 @@
-// Small SVG charts for reports: lines (x, y series) and bars. Axes get round ticks; the SVG is self-contained
+// ns/eval: small SVG charts for reports: lines (x, y series) and bars. Axes get round ticks; the SVG is self-contained
 // (no scripts, no external fonts), so it shows in browsers, GitHub and image viewers.
 #pragma once
 
 #include <string>
 #include <vector>
 
-namespace ns::app {
+namespace ns::eval {
 
 struct PlotSeries {
   std::string name;
@@ -30,4 +30,4 @@ struct PlotBar {
 };
 std::string bar_plot_svg(const PlotLabels& labels, const std::vector<PlotBar>& bars);
 
-}  // namespace ns::app
+}  // namespace ns::eval

@@ -1,4 +1,4 @@
-#include "child_process.h"
+#include "ns/core/child_process.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -15,7 +15,7 @@
 
 extern char** environ;
 
-namespace ns::app {
+namespace ns::core {
 
 namespace fs = std::filesystem;
 
@@ -33,8 +33,8 @@ std::string last_line(const fs::path& log) {
   return last;
 }
 
-std::string command_text(const std::vector<std::string>& args) {
-  std::string text = "neuroscaler";
+std::string command_text(const std::string& name, const std::vector<std::string>& args) {
+  std::string text = name;
   for (const std::string& a : args) text += " " + a;
   return text;
 }
@@ -60,12 +60,11 @@ fs::path self_executable() {
   return self;
 }
 
-fs::path trainer_program() { return self_executable().parent_path() / "neuroscaler-train"; }
-
 void run_child(const ChildStep& step) {
-  // The running program itself (/proc/self/exe), so that a rebuild of its file during a long job changes nothing.
-  const fs::path program = "/proc/self/exe";
-  const std::string command = command_text(step.args);
+  const fs::path& program = step.program;
+  // The name the child sees as argv[0]: the running program's for /proc/self/exe.
+  const std::string name = program == "/proc/self/exe" ? self_executable().filename().string() : program.filename().string();
+  const std::string command = command_text(name, step.args);
   std::FILE* log = std::fopen(step.log_file.c_str(), "w");
   if (!log) {
     throw Error(ErrorCode::io, "cannot create the log file (" + std::string(std::strerror(errno)) + ")",
@@ -83,7 +82,7 @@ void run_child(const ChildStep& step) {
   posix_spawn_file_actions_addopen(actions.get(), STDOUT_FILENO,
                                    step.stdout_file.empty() ? "/dev/null" : step.stdout_file.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<std::string> argv_strings = {"neuroscaler"};
+  std::vector<std::string> argv_strings = {name};
   argv_strings.insert(argv_strings.end(), step.args.begin(), step.args.end());
   std::vector<char*> argv;
   for (std::string& s : argv_strings) argv.push_back(s.data());
@@ -128,4 +127,4 @@ void run_child(const ChildStep& step) {
   }
 }
 
-}  // namespace ns::app
+}  // namespace ns::core

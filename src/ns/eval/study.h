@@ -1,9 +1,9 @@
-// The paper's comparison on one content (`neuroscaler demo` on the built-in sample, `neuroscaler eval` on the
+// ns/eval: the paper's comparison on one content (`neuroscaler demo` on the built-in sample, `neuroscaler eval` on the
 // user's video): fine-tune content-aware models from the generic ones on the train segment, run per-frame SR,
 // selective SR and NeuroScaler on the test segment, measure quality against the HR reference, bitrate and server
-// time, and quality against anchor fraction for the selection methods. Each step is one of this program's own
-// subcommands run as a child process (child_process.h), with its log in OUT/logs; the results go to the report
-// (study_report.h).
+// time, and quality against anchor fraction for the selection methods. Each step is a subcommand of the neuroscaler
+// program (StudyOptions::program) run as a child process (ns/core/child_process.h), with its log in OUT/logs; the
+// results go to the report (study_report.h). Errors: ns::Error naming the failed step and its log.
 #pragma once
 
 #include <cstdint>
@@ -13,9 +13,11 @@
 #include <utility>
 #include <vector>
 
-namespace ns::app {
+namespace ns::eval {
 
 struct StudyOptions {
+  std::filesystem::path program;     // the neuroscaler program whose subcommands run the steps (required)
+  std::filesystem::path trainer;     // neuroscaler-train: fine-tuning is skipped (the generic models used) if missing
   std::filesystem::path out_dir;     // outputs, logs, report
   std::filesystem::path sample_dir;  // train + test segments with manifest.json (`neuroscaler sample`)
   std::string generic_f16;           // generic models the content-aware ones start from
@@ -108,4 +110,4 @@ struct StudyResult {
 // Runs every step; progress on stderr. Throws ns::Error naming the failed step and its log.
 StudyResult run_study(const StudyOptions& options);
 
-}  // namespace ns::app
+}  // namespace ns::eval

@@ -1,4 +1,4 @@
-#include "study.h"
+#include "ns/eval/study.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,12 +12,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "child_process.h"
+#include "ns/core/child_process.h"
 #include "ns/core/error.h"
 #include "ns/core/progress.h"
 #include "ns/eval/sample.h"
 
-namespace ns::app {
+namespace ns::eval {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;  // keeps enhance's stage order
@@ -100,7 +100,8 @@ struct Step {
 // that use about one core each, on a 2-core machine); their output goes to their logs only.
 class StepRunner {
  public:
-  StepRunner(fs::path logs, int total) : logs_(std::move(logs)), total_(total), relay_(core::Progress::terminal()) {}
+  StepRunner(fs::path program, fs::path logs, int total)
+      : program_(std::move(program)), logs_(std::move(logs)), total_(total), relay_(core::Progress::terminal()) {}
 
   void run(const Step& step) { run_together({step}); }
 
@@ -117,7 +118,8 @@ class StepRunner {
       try {
         char prefix[8];
         std::snprintf(prefix, sizeof prefix, "%02d-", numbers[i]);
-        run_child({.args = steps[i].args,
+        core::run_child({.program = program_,
+                         .args = steps[i].args,
                    .stdout_file = steps[i].stdout_file,
                    .log_file = logs_ / (prefix + steps[i].name + ".log"),
                    .relay = relay_ && steps.size() == 1});
@@ -140,6 +142,7 @@ class StepRunner {
   const std::vector<StepTime>& times() const { return times_; }
 
  private:
+  fs::path program_;
   fs::path logs_;
   int total_;
   bool relay_;
@@ -150,7 +153,7 @@ class StepRunner {
 class Study {
  public:
   explicit Study(const StudyOptions& o)
-      : o_(o), sample_(eval::load_sample_manifest(o.sample_dir)), runner_(o.out_dir / "logs", count_steps()) {
+      : o_(o), sample_(eval::load_sample_manifest(o.sample_dir)), runner_(o.program, o.out_dir / "logs", count_steps()) {
     result_.lr_test = sample_.file_path("test", "lr_vp9").string();
     result_.hr_test = sample_.file_path("test", "hr").string();
     result_.lr_width = sample_.lr_width;
@@ -202,7 +205,7 @@ class Study {
   }
   bool trains() const {
     std::error_code ec;
-    return o_.finetune_minutes > 0 && fs::exists(trainer_program(), ec);
+    return o_.finetune_minutes > 0 && fs::exists(o_.trainer, ec);
   }
   std::vector<std::string> frame_args() const {
     if (o_.frames <= 0) return {};
@@ -430,6 +433,10 @@ class Study {
 }  // namespace
 
 StudyResult run_study(const StudyOptions& options) {
+  if (options.program.empty()) {
+    throw Error(ErrorCode::invalid_argument, "study: no program to run the steps with; set StudyOptions::program to "
+                                             "the neuroscaler executable");
+  }
   for (const char* sub : {"logs", "frames", "models", "plans"}) {
     std::error_code ec;
     fs::create_directories(options.out_dir / sub, ec);
@@ -441,4 +448,4 @@ StudyResult run_study(const StudyOptions& options) {
   return Study(options).run();
 }
 
-}  // namespace ns::app
+}  // namespace ns::eval

@@ -1,4 +1,4 @@
-#include "svg_plot.h"
+#include "ns/eval/svg_plot.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "ns/core/error.h"
 
-namespace ns::app {
+namespace ns::eval {
 
 namespace {
 
@@ -181,4 +181,4 @@ std::string bar_plot_svg(const PlotLabels& labels, const std::vector<PlotBar>& b
   return canvas.finish();
 }
 
-}  // namespace ns::app
+}  // namespace ns::eval

@@ -1,4 +1,4 @@
-#include "study_report.h"
+#include "ns/eval/study_report.h"
 
 #include <cmath>
 #include <fstream>
@@ -7,11 +7,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "machine_info.h"
 #include "ns/core/error.h"
-#include "svg_plot.h"
+#include "ns/core/machine_info.h"
+#include "ns/eval/svg_plot.h"
 
-namespace ns::app {
+namespace ns::eval {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
@@ -273,9 +273,9 @@ std::string write_study_report(const StudyOptions& o, const StudyResult& r) {
   if (ec) throw Error(ErrorCode::io, "cannot create the plots folder (" + ec.message() + ")", {.file = plots.string()});
   write_plots(plots, r);
 
-  const std::string date = utc_now();
-  const std::string machine = fmt::format("{}, {} cores, {:.0f} GiB", cpu_model(), std::thread::hardware_concurrency(),
-                                          memory_gib());
+  const std::string date = core::utc_now();
+  const std::string machine = fmt::format("{}, {} cores, {:.0f} GiB", core::cpu_model(), std::thread::hardware_concurrency(),
+                                          core::memory_gib());
   const GapCheck gap = gap_check(r);
   write_text_file((o.out_dir / "report.md").string(), markdown(o, r, gap, machine, date));
 
@@ -287,10 +287,10 @@ std::string write_study_report(const StudyOptions& o, const StudyResult& r) {
   j["title"] = o.title;
   j["date"] = date;
   j["command"] = o.command_line;
-  j["machine"] = {{"cpu", cpu_model()},
+  j["machine"] = {{"cpu", core::cpu_model()},
                   {"cores", std::thread::hardware_concurrency()},
-                  {"memory_gib", memory_gib()},
-                  {"load_average_at_end", load_average()}};
+                  {"memory_gib", core::memory_gib()},
+                  {"load_average_at_end", core::load_average()}};
   j["content"] = {{"sample", o.sample_dir.string()},
                   {"lr_test", r.lr_test},
                   {"hr_test", r.hr_test},
@@ -320,4 +320,4 @@ std::string write_study_report(const StudyOptions& o, const StudyResult& r) {
   return summary_table(r) + "\n" + gap.text + "\n";
 }
 
-}  // namespace ns::app
+}  // namespace ns::eval

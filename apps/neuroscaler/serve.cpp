@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "ns/core/atomic_file.h"
 #include "ns/core/error.h"
 #include "ns/engine/admin.h"
 #include "ns/engine/engine.h"
@@ -26,20 +28,29 @@ namespace {
 struct ServeOptions {
   std::string config;
   std::string admin;
+  std::string admin_token_file;
   std::string stats;
   double stats_every_s = 5;
 };
 
-// Writes the stats file atomically (a reader never sees half a file): to a temporary name, then renamed.
+// Writes the stats file atomically (a reader never sees half a file).
 void write_stats(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream file(temporary);
-    file << text << "\n";
-    if (!file) throw Error(ErrorCode::io, "serve: cannot write the stats; check the folder and free space",
-                           {.file = temporary});
+  core::write_text_atomically(path, text + "\n", "serve");
+}
+
+// The admin token from its file (a file, not an argument, so that it does not show in the process list).
+std::string read_token(const std::string& path) {
+  std::ifstream in(path);
+  std::string token;
+  if (!in || !std::getline(in, token)) {
+    throw Error(ErrorCode::not_found, "serve: cannot read the admin token file", {.file = path});
   }
-  std::filesystem::rename(temporary, path);
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.size() < 16) {
+    throw Error(ErrorCode::invalid_argument, "serve: the admin token is shorter than 16 characters; use a long "
+                                             "random one (e.g. openssl rand -hex 32)", {.file = path});
+  }
+  return token;
 }
 
 void print_summary(const engine::EngineStats& stats) {
@@ -89,8 +100,11 @@ void run_serve(const ServeOptions& o) {
     if (port < 0 || port > 65535) {
       throw Error(ErrorCode::invalid_argument, "serve: --admin " + o.admin + " is not HOST:PORT; e.g. 127.0.0.1:8080");
     }
-    admin = std::make_unique<engine::AdminServer>(engine, o.admin.substr(0, colon), port,
-                                                  std::filesystem::path(o.config).parent_path().string());
+    admin = std::make_unique<engine::AdminServer>(
+        engine, engine::AdminOptions{.host = o.admin.substr(0, colon),
+                                     .port = port,
+                                     .base_dir = std::filesystem::path(o.config).parent_path().string(),
+                                     .token = o.admin_token_file.empty() ? "" : read_token(o.admin_token_file)});
     std::fprintf(stderr, "serve: admin API on http://%s:%d (GET /stats, GET /metrics, POST /streams, "
                          "DELETE /streams/NAME)\n", o.admin.substr(0, colon).c_str(), admin->port());
   }
@@ -159,7 +173,12 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--config,-c", o->config, "engine config (JSON)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--admin", o->admin,
                   "serve the admin API on HOST:PORT (port 0: any free one): GET /stats, GET /metrics (Prometheus), "
-                  "POST /streams, DELETE /streams/NAME");
+                  "POST /streams, DELETE /streams/NAME. Loopback only unless --admin-token-file is given; bodies "
+                  "over 64 KiB get 413, more than 50 requests/s 429");
+  cmd->add_option("--admin-token-file", o->admin_token_file,
+                  "file holding the admin API's bearer token (at least 16 characters): every request must send "
+                  "\"Authorization: Bearer TOKEN\"; needed to listen on a non-loopback address")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--stats", o->stats, "also write the stats (JSON) to this file while running");
   cmd->add_option("--stats-every", o->stats_every_s, "seconds between stats lines on stderr (and the stats file)")
       ->check(CLI::Range(0.1, 3600.0))

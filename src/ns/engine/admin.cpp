@@ -3,7 +3,9 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -24,17 +26,77 @@ void answer_error(httplib::Response& response, int status, const std::string& me
   response.set_content("{\"error\": " + quoted(message) + "}\n", "application/json");
 }
 
+// Compares every byte whatever the first difference, so that the time of a refusal says nothing about the token.
+bool same_secret(const std::string& given, const std::string& expected) {
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < given.size(); ++i) {
+    difference |= static_cast<unsigned char>(given[i] ^ expected[i % std::max<size_t>(expected.size(), 1)]);
+  }
+  return difference == 0;
+}
+
+// A token bucket shared by all clients: `rate` requests per second, bursts of one second's worth.
+class RateLimit {
+ public:
+  explicit RateLimit(double rate) : rate_(rate), tokens_(std::max(rate, 1.0)) {}
+  bool admit() {
+    if (rate_ <= 0) return true;
+    const std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    tokens_ = std::min(std::max(rate_, 1.0), tokens_ + rate_ * std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+    if (tokens_ < 1) return false;
+    tokens_ -= 1;
+    return true;
+  }
+
+ private:
+  double rate_;
+  std::mutex mutex_;
+  double tokens_;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
 }  // namespace
 
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
 struct AdminServer::Impl {
+  explicit Impl(double rate) : limit(rate) {}
   httplib::Server server;
+  RateLimit limit;
   std::thread thread;
   int port = 0;
 };
 
-AdminServer::AdminServer(Engine& engine, const std::string& host, int port, const std::string& base_dir)
-    : impl_(std::make_unique<Impl>()) {
+AdminServer::AdminServer(Engine& engine, const AdminOptions& options)
+    : impl_(std::make_unique<Impl>(options.max_requests_per_second)) {
+  const std::string& host = options.host;
+  const int port = options.port;
+  const std::string base_dir = options.base_dir;
+  if (options.token.empty() && !is_loopback_host(host)) {
+    throw Error(ErrorCode::invalid_argument,
+                "admin: " + host + " would open the admin API (adding streams reads files on this machine) beyond "
+                "this machine without a token; give one (serve --admin-token-file FILE) or listen on 127.0.0.1");
+  }
   httplib::Server& server = impl_->server;
+  server.set_payload_max_length(options.max_request_bytes);
+  server.set_pre_routing_handler([this, token = options.token](const httplib::Request& request,
+                                                               httplib::Response& response) {
+    if (!impl_->limit.admit()) {
+      response.set_header("Retry-After", "1");
+      answer_error(response, 429, "too many requests to the admin API; retry in a second");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (!token.empty() && !same_secret(request.get_header_value("Authorization"), "Bearer " + token)) {
+      response.set_header("WWW-Authenticate", "Bearer");
+      answer_error(response, 401, "the admin API needs \"Authorization: Bearer TOKEN\" (the serve --admin-token-file)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   server.Get("/stats", [&engine](const httplib::Request&, httplib::Response& response) {
     response.set_content(stats_json(engine.stats()) + "\n", "application/json");
   });
@@ -60,11 +122,17 @@ AdminServer::AdminServer(Engine& engine, const std::string& host, int port, cons
     }
     response.status = 204;
   });
-  server.set_error_handler([](const httplib::Request& request, httplib::Response& response) {
-    if (response.body.empty()) {
+  server.set_error_handler([limit = options.max_request_bytes](const httplib::Request& request,
+                                                                 httplib::Response& response) {
+    if (!response.body.empty()) return;
+    if (response.status == 413) {
+      answer_error(response, 413, "request body over " + std::to_string(limit) + " bytes");
+    } else if (response.status == 404 || response.status == 405) {
       answer_error(response, response.status,
                    request.method + " " + request.path + ": not found; use GET /stats, GET /metrics, POST /streams or "
                                                          "DELETE /streams/NAME");
+    } else {
+      answer_error(response, response.status, "bad request");
     }
   });
   impl_->port = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);

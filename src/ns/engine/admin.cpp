@@ -26,24 +26,24 @@ void answer_error(httplib::Response& response, int status, const std::string& me
   response.set_content("{\"error\": " + quoted(message) + "}\n", "application/json");
 }
 
-// Compares every byte whatever the first difference, so that the time of a refusal says nothing about the token.
+// Compares every byte whatever the first difference, so that the time of a refusal says nothing about the token's
+// bytes (only whether the length is right).
 bool same_secret(const std::string& given, const std::string& expected) {
-  unsigned char difference = given.size() == expected.size() ? 0 : 1;
-  for (size_t i = 0; i < given.size(); ++i) {
-    difference |= static_cast<unsigned char>(given[i] ^ expected[i % std::max<size_t>(expected.size(), 1)]);
-  }
+  if (given.size() != expected.size()) return false;
+  unsigned char difference = 0;
+  for (size_t i = 0; i < given.size(); ++i) difference |= static_cast<unsigned char>(given[i] ^ expected[i]);
   return difference == 0;
 }
 
 // A token bucket shared by all clients: `rate` requests per second, bursts of one second's worth.
 class RateLimit {
  public:
-  explicit RateLimit(double rate) : rate_(rate), tokens_(std::max(rate, 1.0)) {}
+  explicit RateLimit(double rate) : rate_(rate), burst_(std::max(rate, 1.0)), tokens_(burst_) {}
   bool admit() {
     if (rate_ <= 0) return true;
     const std::lock_guard lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
-    tokens_ = std::min(std::max(rate_, 1.0), tokens_ + rate_ * std::chrono::duration<double>(now - last_).count());
+    tokens_ = std::min(burst_, tokens_ + rate_ * std::chrono::duration<double>(now - last_).count());
     last_ = now;
     if (tokens_ < 1) return false;
     tokens_ -= 1;
@@ -52,6 +52,7 @@ class RateLimit {
 
  private:
   double rate_;
+  double burst_;
   std::mutex mutex_;
   double tokens_;
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();

@@ -82,7 +82,7 @@ class AnchorImages {
     return static_cast<bool>(in) && in.peek() == std::char_traits<char>::eof();
   }
   static void write_raw(const std::filesystem::path& file, const core::Frame& f) {
-    const std::filesystem::path tmp = file.string() + ".tmp";
+    const std::filesystem::path tmp = core::temporary_path(file);
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
       for (int p = 0; p < core::kPlaneCount; ++p) {
@@ -237,9 +237,7 @@ void write_gains(const std::string& path, const std::vector<GainRecord>& records
                       {"score_neuroscaler_q", r.scores[1]}});
   }
   doc["frames"] = std::move(frames);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << doc.dump(1) << "\n";
-  if (!out) throw Error(ErrorCode::io, "select: cannot write the gains file; check the directory", {.file = path});
+  core::write_text_atomically(path, doc.dump(1) + "\n", "select");
 }
 
 }  // namespace

@@ -120,9 +120,9 @@ class StepRunner {
         std::snprintf(prefix, sizeof prefix, "%02d-", numbers[i]);
         core::run_child({.program = program_,
                          .args = steps[i].args,
-                   .stdout_file = steps[i].stdout_file,
-                   .log_file = logs_ / (prefix + steps[i].name + ".log"),
-                   .relay = relay_ && steps.size() == 1});
+                         .stdout_file = steps[i].stdout_file,
+                         .log_file = logs_ / (prefix + steps[i].name + ".log"),
+                         .relay = relay_ && steps.size() == 1});
       } catch (...) {
         failures[i] = std::current_exception();
       }

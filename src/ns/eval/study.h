@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,8 +23,8 @@ struct StudyOptions {
   std::string generic_f32;
   double finetune_minutes = 0.75;    // per model; 0 skips fine-tuning (the generic models are used)
   int finetune_steps = 100000;       // upper bound on steps (the minutes bound first on this CPU)
-  // Fine-tuning settings measured best for a 45 s budget on this CPU (README, "Content-aware models"): small
-  // batches (more steps), a high rate decayed to the end of the time budget, many frames of the train segment.
+  // Fine-tuning settings measured best for a 45 s budget on this CPU (bench/results/train/finetune-settings.md):
+  // small batches (more steps), a high rate decayed to the end of the time budget, many frames of the train segment.
   int finetune_batch = 4;
   int finetune_patch = 48;
   double finetune_learning_rate = 5e-4;  // cosine-time: down to 1 % at the end of finetune_minutes

@@ -1,12 +1,12 @@
 #include "ns/eval/study_report.h"
 
 #include <cmath>
-#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "ns/core/atomic_file.h"
 #include "ns/core/error.h"
 #include "ns/core/machine_info.h"
 #include "ns/eval/svg_plot.h"
@@ -17,14 +17,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
 namespace {
-
-// Writes a report or plot file; throws ns::Error io saying what to do.
-void write_text_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.flush();
-  if (!out) throw Error(ErrorCode::io, "cannot write the file; check the folder and free space", {.file = path});
-}
 
 const std::vector<std::string> kServerMethods = {"perframe", "selective", "neuroscaler"};
 const std::vector<std::string> kCurveMethods = {"uniform", "neuroscaler", "neuroscaler-q", "oracle"};
@@ -140,8 +132,9 @@ void write_plots(const fs::path& dir, const StudyResult& r) {
     for (size_t i = 0; i < m.psnr_per_frame.size(); ++i) s.x.push_back(static_cast<double>(i));
     frames.push_back(std::move(s));
   }
-  write_text_file((dir / "psnr_per_frame.svg").string(),
-                  line_plot_svg({"PSNR per frame, test segment", "frame", "PSNR (Y, U, V pooled), dB"}, frames));
+  const std::string per_frame =
+      line_plot_svg({"PSNR per frame, test segment", "frame", "PSNR (Y, U, V pooled), dB"}, frames);
+  core::write_text_atomically(dir / "psnr_per_frame.svg", per_frame, "study");
 
   std::vector<PlotSeries> curve;
   for (const std::string& method : kCurveMethods) {
@@ -153,11 +146,11 @@ void write_plots(const fs::path& dir, const StudyResult& r) {
     }
     if (!s.x.empty()) curve.push_back(std::move(s));
   }
-  write_text_file((dir / "quality_vs_fraction.svg").string(),
-                  line_plot_svg({"Reuse from ground-truth anchors, first " + std::to_string(r.curve_frames) +
-                                     " test frames",
-                                 "anchors, % of frames", "PSNR after reuse, dB"},
-                                curve));
+  const std::string quality = line_plot_svg(
+      {"Reuse from ground-truth anchors, first " + std::to_string(r.curve_frames) + " test frames",
+       "anchors, % of frames", "PSNR after reuse, dB"},
+      curve);
+  core::write_text_atomically(dir / "quality_vs_fraction.svg", quality, "study");
 
   std::vector<PlotBar> bars;
   bool measured = true;
@@ -168,11 +161,12 @@ void write_plots(const fs::path& dir, const StudyResult& r) {
                        ? PlotBar{short_name(key), m.sr_stream_equivalents, fmt::format("{} in real time", m.realtime_streams)}
                        : PlotBar{short_name(key), realtime_streams_estimate(m), "estimate"});
   }
-  write_text_file((dir / "streams_realtime.svg").string(),
-                  bar_plot_svg({measured ? "SR capacity of the live engine on this machine (bench-streams)"
-                                         : "Streams in real time on this machine (estimate from the offline run)",
-                                "method", measured ? "stream-equivalents" : "streams (estimate)"},
-                               bars));
+  const std::string streams =
+      bar_plot_svg({measured ? "SR capacity of the live engine on this machine (bench-streams)"
+                             : "Streams in real time on this machine (estimate from the offline run)",
+                    "method", measured ? "stream-equivalents" : "streams (estimate)"},
+                   bars);
+  core::write_text_atomically(dir / "streams_realtime.svg", streams, "study");
 }
 
 std::string curve_table(const StudyResult& r, const std::vector<double>& fractions) {
@@ -277,7 +271,7 @@ std::string write_study_report(const StudyOptions& o, const StudyResult& r) {
   const std::string machine = fmt::format("{}, {} cores, {:.0f} GiB", core::cpu_model(), std::thread::hardware_concurrency(),
                                           core::memory_gib());
   const GapCheck gap = gap_check(r);
-  write_text_file((o.out_dir / "report.md").string(), markdown(o, r, gap, machine, date));
+  core::write_text_atomically(o.out_dir / "report.md", markdown(o, r, gap, machine, date), "study");
 
   const MethodResult& bilinear = r.method("bilinear");
   const MethodResult& bicubic = r.method("bicubic");
@@ -316,7 +310,7 @@ std::string write_study_report(const StudyOptions& o, const StudyResult& r) {
   for (const StepTime& s : r.steps) steps.push_back({{"name", s.name}, {"seconds", s.seconds}});
   j["wall_s"] = r.wall_s;
   j["plots"] = {"plots/psnr_per_frame.svg", "plots/quality_vs_fraction.svg", "plots/streams_realtime.svg"};
-  write_text_file((o.out_dir / "report.json").string(), j.dump(2) + "\n");
+  core::write_text_atomically(o.out_dir / "report.json", j.dump(2) + "\n", "study");
   return summary_table(r) + "\n" + gap.text + "\n";
 }
 

@@ -12,7 +12,8 @@
 // Weights: the master copy is the plain OIHW Model; each step reorders it into the primitives' own layouts, and
 // the weight gradients back to OIHW, where Adam updates the master copy.
 // Threads: oneDNN's OpenMP team (options.threads, 0 = all cores) runs the convolutions and the plain loops, which
-// are memory-bound passes over buffers of up to batch x 9F x patch^2 floats (a fifth of a step's time when serial).
+// are memory-bound passes over buffers of up to batch x 9F x patch^2 floats (serial, they held two threads to
+// 1.4-1.7x one: bench/results/train-steps-threads.txt).
 #include <omp.h>
 
 #include <algorithm>

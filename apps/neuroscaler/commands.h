@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "ns/engine/nats_config.h"
+
 namespace ns::app {
 
 void register_probe(CLI::App& app);
@@ -22,6 +24,7 @@ void register_train(CLI::App& app);
 void register_enhance(CLI::App& app);
 void register_decode(CLI::App& app);
 void register_serve(CLI::App& app);
+void register_sr_worker(CLI::App& app);
 void register_bench_streams(CLI::App& app);
 void register_demo(CLI::App& app);  // demo and eval
 
@@ -30,5 +33,8 @@ std::filesystem::path trainer_program();
 
 // --backend: "auto" or one of the SR backends compiled in (sr::backend_names()); `note` follows the list in the help.
 CLI::Option* add_backend_option(CLI::App* cmd, std::string& backend, const std::string& note = "");
+
+// --nats-token-file, --nats-creds, --nats-tls-ca/-cert/-key, --nats-prefix (serve and sr-worker).
+void add_nats_options(CLI::App* cmd, engine::NatsConfig& nats);
 
 }  // namespace ns::app

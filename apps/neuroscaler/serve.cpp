@@ -31,6 +31,7 @@ struct ServeOptions {
   std::string admin_token_file;
   std::string stats;
   double stats_every_s = 5;
+  engine::NatsConfig nats;  // --nats and its options: replace the config's "sr" settings when the URL is given
 };
 
 // Writes the stats file atomically (a reader never sees half a file).
@@ -73,7 +74,11 @@ void print_summary(const engine::EngineStats& stats) {
 }
 
 void run_serve(const ServeOptions& o) {
-  const engine::EngineConfig config = engine::load_config(o.config);
+  engine::EngineConfig config = engine::load_config(o.config);
+  if (o.nats.enabled()) {
+    config.nats = o.nats;
+    engine::validate(config);
+  }
   if (config.streams.empty() && o.admin.empty()) {
     throw Error(ErrorCode::invalid_argument,
                 "serve: the config lists no streams; add one under \"streams\", or give --admin to add them later",
@@ -179,6 +184,10 @@ void register_serve(CLI::App& app) {
                   "file holding the admin API's bearer token (at least 16 characters): every request must send "
                   "\"Authorization: Bearer TOKEN\"; needed to listen on a non-loopback address")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--nats", o->nats.url,
+                  "super-resolve on remote workers (`neuroscaler sr-worker`) through this NATS server, e.g. "
+                  "nats://127.0.0.1:4222, instead of in-process (docs/scale-out.md); replaces the config's \"sr\"");
+  add_nats_options(cmd, o->nats);
   cmd->add_option("--stats", o->stats, "also write the stats (JSON) to this file while running");
   cmd->add_option("--stats-every", o->stats_every_s, "seconds between stats lines on stderr (and the stats file)")
       ->check(CLI::Range(0.1, 3600.0))

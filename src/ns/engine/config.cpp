@@ -69,6 +69,22 @@ StreamConfig parse_stream(const json& object, const std::string& base_dir, const
   return s;
 }
 
+NatsConfig parse_nats(const json& object, const std::string& base_dir, const std::string& where) {
+  check_keys(object, {"nats", "token_file", "creds", "tls_ca", "tls_cert", "tls_key", "prefix"}, where);
+  NatsConfig n;
+  read_key(object, "nats", n.url, where);
+  read_key(object, "token_file", n.token_file, where);
+  read_key(object, "creds", n.creds_file, where);
+  read_key(object, "tls_ca", n.tls_ca, where);
+  read_key(object, "tls_cert", n.tls_cert, where);
+  read_key(object, "tls_key", n.tls_key, where);
+  read_key(object, "prefix", n.prefix, where);
+  for (std::string* path : {&n.token_file, &n.creds_file, &n.tls_ca, &n.tls_cert, &n.tls_key}) {
+    *path = resolve(*path, base_dir);
+  }
+  return n;
+}
+
 }  // namespace
 
 EngineConfig parse_config(const std::string& json_text, const std::string& base_dir, const std::string& where) {
@@ -81,7 +97,7 @@ EngineConfig parse_config(const std::string& json_text, const std::string& base_
   check_keys(root,
              {"method", "fraction", "epoch_frames", "fps", "backend", "precision", "devices", "sr_workers", "sr_threads",
               "sr_batch",
-              "encode_workers", "sr_queue", "encode_queue", "stall_timeout_s", "streams"},
+              "encode_workers", "sr_queue", "encode_queue", "stall_timeout_s", "sr", "streams"},
              where);
   EngineConfig c;
   read_key(root, "method", c.method, where);
@@ -98,6 +114,7 @@ EngineConfig parse_config(const std::string& json_text, const std::string& base_
   read_key(root, "sr_queue", c.sr_queue, where);
   read_key(root, "encode_queue", c.encode_queue, where);
   read_key(root, "stall_timeout_s", c.stall_timeout_s, where);
+  if (root.contains("sr")) c.nats = parse_nats(root["sr"], base_dir, where + ": sr");
   if (root.contains("streams")) {
     if (!root["streams"].is_array()) throw Error(ErrorCode::invalid_argument, where + ": \"streams\" must be a list");
     for (size_t i = 0; i < root["streams"].size(); ++i) {
@@ -163,6 +180,7 @@ void validate(const EngineConfig& c) {
   if (c.encode_workers < 1 || c.encode_workers > 64) bad("encode_workers must be 1 .. 64");
   if (c.sr_queue < 1 || c.encode_queue < 1) bad("sr_queue and encode_queue must be at least 1");
   if (!(c.stall_timeout_s > 0)) bad("stall_timeout_s must be positive");
+  validate(c.nats);
   std::set<std::string> names;
   for (StreamConfig s : c.streams) {
     if (s.method.empty()) s.method = c.method;

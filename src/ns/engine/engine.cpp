@@ -11,6 +11,7 @@
 #include "ns/core/error.h"
 #include "ns/core/log.h"
 #include "ns/engine/engine_impl.h"
+#include "ns/engine/remote_impl.h"
 #include "ns/sr/batch.h"
 
 namespace ns::engine {
@@ -67,6 +68,7 @@ struct Engine::Impl final : detail::Scheduling {
   std::atomic<int64_t> sr_batches{0}, sr_batch_frames{0}, sr_batch_max{0};
   core::BoundedQueue<AnchorJob> encode_queue;
   std::vector<std::jthread> sr_workers;
+  std::unique_ptr<detail::RemoteSr> remote;  // SR through NATS: one dispatcher in place of the SR workers
   std::vector<std::jthread> encoders;
   std::jthread clock;
   std::atomic<int64_t> epochs{0};
@@ -114,9 +116,17 @@ struct Engine::Impl final : detail::Scheduling {
   }
 
   void start_workers() {
-    for (int i = 0; i < config.sr_workers; ++i) {
-      const int device = config.devices[static_cast<size_t>(i) % config.devices.size()];
-      sr_workers.emplace_back([this, device] { sr_loop(device); });
+    if (config.nats.enabled()) {
+      detail::RemoteHooks hooks{
+          .done = [this](AnchorJob& job, core::Frame hr, double sr_ms) { deliver(job, std::move(hr), sr_ms); },
+          .expired = [](AnchorJob& job) { expire(job); }};
+      remote = std::make_unique<detail::RemoteSr>(config.nats, config.precision, std::move(hooks));
+      sr_workers.emplace_back([this] { remote->dispatch(sr_queue); });
+    } else {
+      for (int i = 0; i < config.sr_workers; ++i) {
+        const int device = config.devices[static_cast<size_t>(i) % config.devices.size()];
+        sr_workers.emplace_back([this, device] { sr_loop(device); });
+      }
     }
     for (int i = 0; i < config.encode_workers; ++i) encoders.emplace_back([this] { encode_loop(); });
     clock = std::jthread([this](std::stop_token stop) { clock_loop(stop); });
@@ -269,6 +279,12 @@ struct Engine::Impl final : detail::Scheduling {
     }
   }
 
+  // A job whose deadline passed before its SR was done.
+  static void expire(AnchorJob& job) {
+    if (!job.result) ++job.stream->anchors_dropped_deadline;
+    skip(job);
+  }
+
   // An SR worker: takes up to sr_batch queued anchors (of any streams) at once and super-resolves them in one call,
   // each with its stream's model (prepared on the stream's warm-up, kept until the stream closes).
   void sr_loop(int device) {
@@ -307,8 +323,7 @@ struct Engine::Impl final : detail::Scheduling {
           continue;
         }
         if (Clock::now() > job.deadline) {
-          if (!job.result) ++stream.anchors_dropped_deadline;
-          skip(job);
+          expire(job);
           continue;
         }
         try {
@@ -351,22 +366,25 @@ struct Engine::Impl final : detail::Scheduling {
         }
       }
     }
-    const double elapsed = ms_since(begin);
+    const double elapsed = ms_since(begin);  // each anchor of a batch waits for the whole call
     for (size_t i = 0; i < ready.size(); ++i) {
-      if (!done[i]) continue;
-      AnchorJob& job = *ready[i];
-      Stream& stream = *job.stream;
-      {
-        std::lock_guard lock(stream.stats_mutex);
-        stream.sr_ms.add(elapsed);  // each anchor of a batch waits for the whole call
-      }
-      if (job.result) {
-        job.result->set_value(std::move(hr[i]));
-      } else {
-        job.frame = std::move(hr[i]);
-        const int64_t sequence = job.sequence;
-        if (!encode_queue.push(std::move(job))) stream.settle(sequence, std::nullopt);
-      }
+      if (done[i]) deliver(*ready[i], std::move(hr[i]), elapsed);
+    }
+  }
+
+  // A super-resolved frame, in-process or remote: to its baseline's output, or an anchor to the encoders.
+  void deliver(AnchorJob& job, core::Frame hr, double sr_ms) {
+    Stream& stream = *job.stream;
+    {
+      std::lock_guard lock(stream.stats_mutex);
+      stream.sr_ms.add(sr_ms);
+    }
+    if (job.result) {
+      job.result->set_value(std::move(hr));
+    } else {
+      job.frame = std::move(hr);
+      const int64_t sequence = job.sequence;
+      if (!encode_queue.push(std::move(job))) stream.settle(sequence, std::nullopt);
     }
   }
 
@@ -425,6 +443,7 @@ struct Engine::Impl final : detail::Scheduling {
     run_epoch(Clock::now() + epoch);  // every input has ended: every stream leaves the scheduler here
     sr_queue.close();
     for (auto& w : sr_workers) w.join();
+    if (remote) remote->finish();  // every published job back or past its deadline
     encode_queue.close();
     for (auto& w : encoders) w.join();
     for (const auto& s : all) {
@@ -445,6 +464,7 @@ struct Engine::Impl final : detail::Scheduling {
     s.sr_batch_frames = sr_batch_frames;
     s.sr_batch_max = sr_batch_max;
     s.encode_queue_depth = static_cast<int64_t>(encode_queue.size());
+    if (remote) s.remote = remote->stats();
     std::lock_guard lock(streams_mutex);
     for (const auto& stream : streams) s.streams.push_back(stream->stats());
     return s;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "ns/engine/nats_config.h"
 #include "ns/imagecodec/imagecodec.h"
 
 namespace ns::engine {
@@ -60,11 +61,16 @@ struct EngineConfig {
   int sr_queue = 64;                     // anchors waiting for SR, all streams together
   int encode_queue = 64;                 // SR images waiting for coding
   double stall_timeout_s = 10;           // a stream whose source sends nothing for this long fails as stalled
+  // SR on other machines (docs/scale-out.md): with nats.url set, anchors go as jobs to a JetStream work queue that
+  // `neuroscaler sr-worker` processes pull from, and backend, devices, sr_workers, sr_threads and sr_batch are the
+  // workers' business; precision travels with each job. Empty: SR workers are threads of this process.
+  NatsConfig nats;
   std::vector<StreamConfig> streams;
 };
 
-// The config file is JSON: the EngineConfig fields by name (backend, sr_workers, ...) and "streams": a list of objects
-// with the StreamConfig fields (anchor_codec by name: "htj2k", "j2k", "jpeg"). Unknown keys are errors (a typo must not
+// The config file is JSON: the EngineConfig fields by name (backend, sr_workers, ...), "sr": an object with the NATS
+// settings ("nats": the URL, "token_file", "creds", "tls_ca", "tls_cert", "tls_key", "prefix") and "streams": a list
+// of objects with the StreamConfig fields (anchor_codec by name: "htj2k", "j2k", "jpeg"). Unknown keys are errors (a typo must not
 // pass silently). Relative paths of inputs, models and outputs are taken from the config file's folder.
 // ns::Error not_found, corrupt (not JSON), invalid_argument (a bad or unknown key, naming it).
 EngineConfig parse_config(const std::string& json_text, const std::string& base_dir, const std::string& where);
@@ -116,6 +122,20 @@ struct StreamStats {
   bool realtime = true;
 };
 
+// SR through NATS (EngineConfig::nats); enabled is false and the rest zero when SR runs in-process.
+struct RemoteSrStats {
+  bool enabled = false;
+  bool connected = false;
+  int64_t published = 0;       // jobs on the work queue
+  int64_t publish_failed = 0;  // not accepted by JetStream in time (server down): dropped, counted by their streams
+  int64_t results = 0;         // whole results back in time
+  int64_t expired = 0;         // no result by the deadline (dropped_deadline of their streams)
+  int64_t duplicates = 0;      // results of jobs already settled (a redelivered job done twice, or too late)
+  int64_t worker_errors = 0;   // workers that answered with an error (model missing or broken)
+  int64_t in_flight = 0;       // published, waiting for their results
+  LatencyStats round_trip_ms;  // publish to the whole result back
+};
+
 struct EngineStats {
   double uptime_s = 0;
   int64_t epochs = 0;
@@ -124,6 +144,7 @@ struct EngineStats {
   int64_t sr_batches = 0;       // network calls of the SR workers (warm-ups not counted)
   int64_t sr_batch_frames = 0;  // frames they super-resolved: sr_batch_frames / sr_batches is the mean batch
   int64_t sr_batch_max = 0;     // the largest batch so far
+  RemoteSrStats remote;
   std::vector<StreamStats> streams;
 };
 std::string stats_json(const EngineStats& stats);

@@ -1,10 +1,8 @@
 // Engine statistics: latency windows, per-stream snapshots, JSON and Prometheus text.
 #include <algorithm>
-#include <cstdio>
-
-#include <nlohmann/json.hpp>
 
 #include "ns/engine/engine_impl.h"
+#include "ns/engine/stats_format_impl.h"
 
 namespace ns::engine {
 
@@ -87,13 +85,7 @@ StreamStats Stream::stats() const {
 
 }  // namespace detail
 
-namespace {
-
-nlohmann::ordered_json latency_json(const LatencyStats& l) {
-  return {{"count", l.count}, {"p50", l.p50}, {"p95", l.p95}, {"p99", l.p99}, {"max", l.max}};
-}
-
-}  // namespace
+using detail::latency_json;
 
 std::string stats_json(const EngineStats& stats) {
   nlohmann::ordered_json root;
@@ -105,6 +97,14 @@ std::string stats_json(const EngineStats& stats) {
                         {"frames", stats.sr_batch_frames},
                         {"mean", stats.sr_batches > 0 ? static_cast<double>(stats.sr_batch_frames) / stats.sr_batches : 0.0},
                         {"max", stats.sr_batch_max}};
+  if (stats.remote.enabled) {
+    const RemoteSrStats& r = stats.remote;
+    root["remote_sr"] = {{"connected", r.connected},         {"published", r.published},
+                         {"publish_failed", r.publish_failed}, {"results", r.results},
+                         {"expired", r.expired},             {"duplicates", r.duplicates},
+                         {"worker_errors", r.worker_errors}, {"in_flight", r.in_flight},
+                         {"round_trip_ms", latency_json(r.round_trip_ms)}};
+  }
   root["streams"] = nlohmann::ordered_json::array();
   for (const StreamStats& s : stats.streams) {
     nlohmann::ordered_json j;
@@ -135,15 +135,9 @@ std::string stats_json(const EngineStats& stats) {
 }
 
 std::string stats_prometheus(const EngineStats& stats) {
-  std::string out;
-  auto metric = [&](const char* name, const char* type, const char* help) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-  };
-  auto value = [&](const char* name, const std::string& labels, double v) {
-    char number[64];
-    std::snprintf(number, sizeof number, "%.6g", v);
-    out += std::string(name) + (labels.empty() ? "" : "{" + labels + "}") + " " + number + "\n";
-  };
+  detail::PrometheusText out;
+  auto metric = [&](const char* name, const char* type, const char* help) { out.metric(name, type, help); };
+  auto value = [&](const char* name, const std::string& labels, double v) { out.value(name, labels, v); };
   // Label values escape backslash, quote and newline (the exposition format's rule).
   auto label = [](const std::string& name) {
     std::string escaped;
@@ -164,6 +158,24 @@ std::string stats_prometheus(const EngineStats& stats) {
   value("neuroscaler_sr_batches_total", "", static_cast<double>(stats.sr_batches));
   metric("neuroscaler_sr_batch_frames_total", "counter", "Frames super-resolved in those calls.");
   value("neuroscaler_sr_batch_frames_total", "", static_cast<double>(stats.sr_batch_frames));
+  if (stats.remote.enabled) {
+    const RemoteSrStats& r = stats.remote;
+    metric("neuroscaler_remote_sr_connected", "gauge", "1 while connected to the NATS server of remote SR.");
+    value("neuroscaler_remote_sr_connected", "", r.connected ? 1.0 : 0.0);
+    metric("neuroscaler_remote_sr_jobs_total", "counter", "Anchor jobs sent to remote SR workers, by outcome.");
+    for (const auto& [outcome, n] : {std::pair{"published", r.published}, std::pair{"publish_failed", r.publish_failed},
+                                     std::pair{"result", r.results}, std::pair{"expired", r.expired},
+                                     std::pair{"duplicate", r.duplicates}, std::pair{"worker_error", r.worker_errors}}) {
+      value("neuroscaler_remote_sr_jobs_total", std::string("outcome=\"") + outcome + "\"", static_cast<double>(n));
+    }
+    metric("neuroscaler_remote_sr_in_flight", "gauge", "Jobs published and waiting for their results.");
+    value("neuroscaler_remote_sr_in_flight", "", static_cast<double>(r.in_flight));
+    metric("neuroscaler_remote_sr_round_trip_ms", "gauge", "Publish to whole result, percentiles of the latest jobs.");
+    for (const auto& [q, v] : {std::pair{"0.5", r.round_trip_ms.p50}, std::pair{"0.95", r.round_trip_ms.p95},
+                               std::pair{"0.99", r.round_trip_ms.p99}}) {
+      value("neuroscaler_remote_sr_round_trip_ms", std::string("quantile=\"") + q + "\"", v);
+    }
+  }
   metric("neuroscaler_stream_info", "gauge", "1 per stream, labelled with its method.");
   for (const auto& s : stats.streams) {
     value("neuroscaler_stream_info", label(s.name) + ",method=\"" + s.method + "\"", 1.0);
@@ -210,7 +222,7 @@ std::string stats_prometheus(const EngineStats& stats) {
     value("neuroscaler_stream_up", label(s.name),
           s.state == StreamState::starting || s.state == StreamState::running ? 1.0 : 0.0);
   }
-  return out;
+  return out.text();
 }
 
 }  // namespace ns::engine

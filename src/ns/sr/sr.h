@@ -90,6 +90,8 @@ Model load_model(const std::string& path);
 Model parse_model(const uint8_t* data, size_t size, const std::string& where);
 void save_model(const Model& model, const std::string& path, StorageType type = StorageType::f32);
 std::vector<uint8_t> serialize_model(const Model& model, StorageType type = StorageType::f32);
+// SHA-256 of serialize_model(model) as 64 hex digits: the model's identity on other machines (remote SR's bucket).
+std::string model_hash(const Model& model);
 
 // ---------------------------------------------------------------------------------------------------------
 // Backends

@@ -1,0 +1,33 @@
+// Test support: a real nats-server (Debian's, installed by scripts/setup) with JetStream, started by the test on a
+// free loopback port with its store in a temporary folder; stop() and start() again keep the port and the store, as
+// an operator's restart would.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "support/fixtures.h"
+#include "support/process.h"
+
+namespace ns::test {
+
+class NatsServer {
+ public:
+  NatsServer();  // starts it; ns::Error (and a test failure) if it does not listen within 10 s
+  NatsServer(const NatsServer&) = delete;
+  NatsServer& operator=(const NatsServer&) = delete;
+
+  void start();
+  void stop();  // SIGTERM, then waits for the process
+  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  TempDir dir_;
+  int port_ = 0;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+// A free TCP port on 127.0.0.1 (bound and released; good enough for a test).
+int free_loopback_port();
+
+}  // namespace ns::test

@@ -41,6 +41,7 @@ struct BenchOptions {
   std::string backend = "auto";
   int sr_threads = 0;
   int sr_batch = 0;
+  engine::NatsConfig nats;  // url set: SR on `neuroscaler sr-worker` processes started beside the bench
   std::string json;
 };
 
@@ -55,6 +56,7 @@ struct Run {
   double on_time_min = 1;  // share of SR frames delivered by their deadline
   int64_t selected = 0, on_time = 0, sr_done = 0;
   double sr_p50 = 0, sr_p95 = 0;
+  double anchor_p50 = 0, anchor_p95 = 0;  // selection to written into the output, worst stream
   // The encoders' load, above 1 when they cannot keep up: baselines: frame rate / HR frames encoded per second of the
   // slowest stream; NeuroScaler: the anchor coders' busy share.
   double encode_load = 0;
@@ -115,6 +117,7 @@ Run run_streams(const BenchOptions& o, const std::string& input, const std::stri
   config.backend = o.backend;
   config.sr_threads = o.sr_threads;
   config.sr_batch = o.sr_batch;
+  config.nats = o.nats;
   const bool baseline = engine::is_baseline_method(o.method);
   for (int i = 0; i < n; ++i) {
     const std::string name = "s" + std::to_string(i);
@@ -154,6 +157,8 @@ Run run_streams(const BenchOptions& o, const std::string& input, const std::stri
     }
     run.sr_p50 = std::max(run.sr_p50, s.sr_ms.p50);
     run.sr_p95 = std::max(run.sr_p95, s.sr_ms.p95);
+    run.anchor_p50 = std::max(run.anchor_p50, s.anchor_ms.p50);
+    run.anchor_p95 = std::max(run.anchor_p95, s.anchor_ms.p95);
     // NeuroScaler: coding time x anchors coded / replayed time, all streams on encode_workers coders.
     if (baseline) {
       hr_encoding_keeps_up = hr_encoding_keeps_up && s.output_fps >= kRateShare * s.input_fps;
@@ -186,6 +191,8 @@ nlohmann::ordered_json run_json(const Run& r) {
   j["sr_frames_done"] = r.sr_done;
   j["sr_ms_p50"] = r.sr_p50;
   j["sr_ms_p95"] = r.sr_p95;
+  j["anchor_ms_p50"] = r.anchor_p50;
+  j["anchor_ms_p95"] = r.anchor_p95;
   j["encode_load"] = r.encode_load;
   j["engine_stats"] = nlohmann::ordered_json::parse(engine::stats_json(r.stats));
   return j;
@@ -210,10 +217,10 @@ void run_bench(const BenchOptions& options) {
     runs.push_back(run_streams(o, input, model, n, input_fps));
     const Run& r = runs.back();
     std::fprintf(stderr,
-                 "bench-streams: %s N=%d: %s; on time %.1f %% (worst stream), SR p50 %.0f ms p95 %.0f ms, decode "
-                 "%.1f fps (slowest) of %.0f, encode load %.2f\n",
+                 "bench-streams: %s N=%d: %s; on time %.1f %% (worst stream), SR p50 %.0f ms p95 %.0f ms, anchor "
+                 "p50 %.0f ms p95 %.0f ms, decode %.1f fps (slowest) of %.0f, encode load %.2f\n",
                  o.method.c_str(), n, r.realtime() ? "real time" : "NOT real time", 100.0 * r.on_time_min, r.sr_p50,
-                 r.sr_p95, r.decode_fps_min, r.input_fps, r.encode_load);
+                 r.sr_p95, r.anchor_p50, r.anchor_p95, r.decode_fps_min, r.input_fps, r.encode_load);
     if (!r.realtime()) break;
     largest = n;
   }
@@ -230,11 +237,12 @@ void run_bench(const BenchOptions& options) {
   std::printf("bench-streams: %s, %s, %s, %.3g %% SR frames, %g s per run; load average %s before, %s after\n",
               o.method.c_str(), input.c_str(), model.c_str(), 100.0 * (o.method == "perframe" ? 1.0 : o.fraction),
               o.seconds, load_before.c_str(), core::load_average().c_str());
-  std::printf("%3s  %-8s  %9s  %9s  %9s  %10s  %11s\n", "N", "realtime", "on-time %", "SR p50 ms", "SR p95 ms",
-              "decode fps", "encode load");
+  std::printf("%3s  %-8s  %9s  %9s  %9s  %13s  %13s  %10s  %11s\n", "N", "realtime", "on-time %", "SR p50 ms",
+              "SR p95 ms", "anchor p50 ms", "anchor p95 ms", "decode fps", "encode load");
   for (const Run& r : runs) {
-    std::printf("%3d  %-8s  %9.1f  %9.0f  %9.0f  %10.1f  %11.2f\n", r.streams, r.realtime() ? "yes" : "no",
-                100.0 * r.on_time_min, r.sr_p50, r.sr_p95, r.decode_fps_min, r.encode_load);
+    std::printf("%3d  %-8s  %9.1f  %9.0f  %9.0f  %13.0f  %13.0f  %10.1f  %11.2f\n", r.streams,
+                r.realtime() ? "yes" : "no", 100.0 * r.on_time_min, r.sr_p50, r.sr_p95, r.anchor_p50, r.anchor_p95,
+                r.decode_fps_min, r.encode_load);
   }
   std::printf("largest N in real time: %d\n", largest);
   std::printf("SR capacity (N=1), stream-equivalents: %.3f measured (SR'd per s / demanded per s), %.3f from SR time "
@@ -252,7 +260,8 @@ void run_bench(const BenchOptions& options) {
                   {"date", core::utc_now()}};
   std::string command = "neuroscaler bench-streams --method " + o.method + " --max " + std::to_string(o.max_streams) +
                         " --seconds " + std::to_string(o.seconds) + " --fraction " + std::to_string(o.fraction) +
-                        " --model " + model + " --in " + input + " --backend " + o.backend;
+                        " --model " + model + " --in " + input + " --backend " + o.backend +
+                        (o.nats.enabled() ? " --nats " + o.nats.url : "");
   j["command"] = command;
   j["method"] = o.method;
   j["input"] = input;
@@ -306,6 +315,10 @@ void register_bench_streams(CLI::App& app) {
   cmd->add_option("--sr-batch", o->sr_batch,
                   "anchors of any streams per SR call at most (default: the backend's, 8 on a GPU, 1 on CPU)")
       ->check(CLI::Range(0, 64));
+  cmd->add_option("--nats", o->nats.url,
+                  "super-resolve on `neuroscaler sr-worker` processes through this NATS server (docs/scale-out.md); "
+                  "start the workers first; --backend, --sr-threads and --sr-batch are then theirs");
+  add_nats_options(cmd, o->nats);
   cmd->add_option("--json", o->json, "write the machine, command, per-N results and the verdict as JSON");
   cmd->callback([o] { run_bench(*o); });
 }

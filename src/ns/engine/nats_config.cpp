@@ -45,6 +45,7 @@ std::string results_subject(const NatsConfig& config, const std::string& instanc
   return config.prefix + ".sr.results." + instance;
 }
 std::string workers_consumer_name(const NatsConfig& config) { return config.prefix + "-sr-workers"; }
+std::string prepare_subject(const NatsConfig& config) { return config.prefix + ".sr.prepare"; }
 std::string models_bucket_name(const NatsConfig& config) { return config.prefix + "-sr-models"; }
 
 void validate(const NatsConfig& config) {

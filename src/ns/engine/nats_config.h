@@ -2,7 +2,7 @@
 // engine's "sr" config) and `neuroscaler sr-worker`.
 // Names: the JetStream stream <PREFIX>_SR_JOBS holds the jobs on subject <prefix>.sr.jobs, pulled by the durable
 // consumer <prefix>-sr-workers; results go to <prefix>.sr.results.<instance>; models live in the key-value bucket
-// <prefix>-sr-models.
+// <prefix>-sr-models; <prefix>.sr.prepare tells every worker which model a new stream will need.
 // Thread-safety: values. Errors: validate() throws ns::Error invalid_argument naming the field.
 #pragma once
 
@@ -27,6 +27,7 @@ std::string jobs_stream_name(const NatsConfig& config);
 std::string jobs_subject(const NatsConfig& config);
 std::string results_subject(const NatsConfig& config, const std::string& instance);
 std::string workers_consumer_name(const NatsConfig& config);
+std::string prepare_subject(const NatsConfig& config);
 std::string models_bucket_name(const NatsConfig& config);
 
 // Refuses what would send jobs or models off this machine unauthenticated: a URL whose host is not loopback needs a

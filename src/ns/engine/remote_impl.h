@@ -1,7 +1,8 @@
 // Inside the engine: SR through NATS JetStream (docs/scale-out.md). Takes the engine's SR queue in place of its
 // in-process SR workers: publishes each anchor job to the work queue, gathers the results from this instance's result
 // subject and hands each to the engine exactly once; a job without its result by its deadline is settled as dropped.
-// Warm-up jobs put the stream's model into the models bucket (once per content hash).
+// Warm-up jobs put the stream's model into the models bucket (once per content hash) and tell every worker to prepare
+// it.
 // Thread-safety: dispatch() runs on one thread; results arrive on libnats' thread; finish() and stats() from any.
 // Errors: ns::Error from the constructor (bad NATS config); NATS failures later are counted and logged, never thrown.
 #pragma once

@@ -1,9 +1,11 @@
 // Remote SR, the serve side: anchor jobs out to the JetStream work queue, results back on this instance's subject.
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <random>
 #include <set>
+#include <unordered_set>
 
 #include "ns/core/log.h"
 #include "ns/engine/nats_impl.h"
@@ -76,9 +78,14 @@ struct RemoteSr::Impl {
   const RemoteHooks hooks;
   NatsSubscriptionPtr results;
 
-  mutable std::mutex mutex;  // pending, round_trip and the counters
+  mutable std::mutex mutex;  // pending, done_recently, round_trip and the counters
   std::condition_variable settled_cv;
   std::map<std::string, Pending> pending;
+  int64_t settling = 0;  // taken out of `pending`, their hook still running: finish() waits for them too
+  // The latest jobs that got their result, to tell a copy (duplicate) from a result too late (bounded).
+  static constexpr size_t kDoneRemembered = 4096;
+  std::deque<std::string> done_order;
+  std::unordered_set<std::string> done_recently;
   LatencyWindow round_trip;
   RemoteSrStats counts;
 
@@ -109,7 +116,7 @@ struct RemoteSr::Impl {
       std::lock_guard lock(mutex);
       const auto it = pending.find(chunk.header.job);
       if (it == pending.end()) {
-        if (chunk.header.chunk == 0) ++counts.duplicates;
+        if (chunk.header.chunk == 0) ++(was_done(chunk.header.job) ? counts.duplicates : counts.late_results);
         return;
       }
       try {
@@ -120,6 +127,8 @@ struct RemoteSr::Impl {
       }
       done = std::move(it->second);
       pending.erase(it);
+      remember_done(done->result.header().job);
+      ++settling;
       if (done->result.header().error.empty()) {
         ++counts.results;
         round_trip.add(ms_between(done->published, Clock::now()));
@@ -127,24 +136,46 @@ struct RemoteSr::Impl {
         ++counts.worker_errors;
       }
     }
-    settled_cv.notify_all();
-    const SrResultHeader& header = done->result.header();
+    hand_over(*done);
+    settled();
+  }
+
+  void hand_over(Pending& done) {
+    const SrResultHeader& header = done.result.header();
     if (!header.error.empty()) {
-      log::warn(kLogger, "{}: worker {} could not super-resolve an anchor: {}", done->job.stream->config.name,
+      log::warn(kLogger, "{}: worker {} could not super-resolve an anchor: {}", done.job.stream->config.name,
                 header.worker, header.error);
-      hooks.expired(done->job);
+      hooks.expired(done.job);
       return;
     }
     core::Frame hr;
     try {
-      hr = done->result.frame();
+      hr = done.result.frame();
     } catch (const std::exception& e) {
       log::warn(kLogger, "job {}: {}", header.job, e.what());
-      hooks.expired(done->job);
+      hooks.expired(done.job);
       return;
     }
-    hooks.done(done->job, std::move(hr), header.sr_ms);
+    hooks.done(done.job, std::move(hr), header.sr_ms);
   }
+
+  void settled(int64_t jobs = 1) {
+    {
+      std::lock_guard lock(mutex);
+      settling -= jobs;
+    }
+    settled_cv.notify_all();
+  }
+
+  void remember_done(const std::string& job) {  // under mutex
+    done_order.push_back(job);
+    done_recently.insert(job);
+    if (done_order.size() > kDoneRemembered) {
+      done_recently.erase(done_order.front());
+      done_order.pop_front();
+    }
+  }
+  bool was_done(const std::string& job) const { return done_recently.count(job) > 0; }  // under mutex
 
   // Settles the jobs whose deadline passed without a whole result.
   void sweep(std::stop_token stop) {
@@ -161,11 +192,12 @@ struct RemoteSr::Impl {
           late.push_back(std::move(it->second));
           it = pending.erase(it);
           ++counts.expired;
+          ++settling;
         }
       }
       if (late.empty()) continue;
-      settled_cv.notify_all();
       for (Pending& p : late) hooks.expired(p.job);
+      settled(static_cast<int64_t>(late.size()));
     }
   }
 
@@ -242,11 +274,14 @@ struct RemoteSr::Impl {
       if (const auto it = pending.find(id); it != pending.end()) {
         unsent = std::move(it->second);
         pending.erase(it);
+        ++settling;
       }
     }
-    settled_cv.notify_all();
     stream_ready = false;
-    if (unsent) not_published(unsent->job, natsStatus_GetText(status));
+    if (unsent) {
+      not_published(unsent->job, natsStatus_GetText(status));
+      settled();
+    }
   }
 
   void not_published(AnchorJob& job, const std::string& why) {
@@ -262,9 +297,17 @@ struct RemoteSr::Impl {
     hooks.expired(job);
   }
 
+  // The model into the bucket, and a notice to every worker to prepare it now rather than on the first anchor.
   void warm_up(AnchorJob& job) {
     try {
-      store_model(job.stream);
+      const Stream& stream = *job.stream;
+      const std::vector<uint8_t> notice = encode_prepare({.model = store_model(job.stream),
+                                                          .precision = precision,
+                                                          .width = stream.lr_width,
+                                                          .height = stream.lr_height});
+      check_nats(natsConnection_Publish(link.connection(), prepare_subject(link.config()).c_str(), notice.data(),
+                                        static_cast<int>(notice.size())),
+                 "NATS: publishing the prepare notice");
     } catch (const std::exception& e) {
       log::warn(kLogger, "{}: the model is not in the bucket yet ({}); trying again with its first anchor",
                 job.stream->config.name, e.what());
@@ -296,7 +339,7 @@ void RemoteSr::dispatch(core::BoundedQueue<AnchorJob>& queue) {
 
 void RemoteSr::finish() {
   std::unique_lock lock(impl_->mutex);
-  impl_->settled_cv.wait(lock, [&] { return impl_->pending.empty(); });
+  impl_->settled_cv.wait(lock, [&] { return impl_->pending.empty() && impl_->settling == 0; });
 }
 
 RemoteSrStats RemoteSr::stats() const {

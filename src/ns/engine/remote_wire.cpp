@@ -65,6 +65,25 @@ void check_size(int width, int height, const char* what) {
 
 }  // namespace
 
+std::vector<uint8_t> encode_prepare(const SrPrepare& p) {
+  const std::string text =
+      json{{"model", p.model}, {"precision", p.precision}, {"width", p.width}, {"height", p.height}}.dump();
+  return {text.begin(), text.end()};
+}
+
+SrPrepare decode_prepare(std::span<const uint8_t> message) {
+  if (message.size() > kMaxHeaderBytes) corrupt("prepare notice too long");
+  const json header = json::parse(message.begin(), message.end(), nullptr, false);
+  if (!header.is_object()) corrupt("the prepare notice is not a JSON object");
+  SrPrepare p{.model = field<std::string>(header, "model"),
+              .precision = field<std::string>(header, "precision"),
+              .width = field<int>(header, "width"),
+              .height = field<int>(header, "height")};
+  if (p.model.empty()) corrupt("empty model");
+  check_size(p.width, p.height, "prepare");
+  return p;
+}
+
 int64_t packed_size(int width, int height) {
   const int64_t chroma = static_cast<int64_t>((width + 1) / 2) * ((height + 1) / 2);
   return static_cast<int64_t>(width) * height + 2 * chroma;
@@ -190,6 +209,8 @@ bool ResultAssembly::add(SrResultChunk chunk) {
     picture_.assign(static_cast<size_t>(packed_size(h.width, h.height)), 0);
     received_.assign(static_cast<size_t>(h.chunks), false);
     missing_ = h.chunks;
+  } else if (h.worker != header_.worker) {
+    return false;  // another worker's result of the same job (a redelivery): its pixels may differ; the first wins
   } else if (h.job != header_.job || h.width != header_.width || h.height != header_.height ||
              h.chunks != header_.chunks || !h.error.empty()) {
     corrupt("chunks of job " + header_.job + " disagree");

@@ -1,5 +1,6 @@
 // ns/engine: the bytes of remote SR (docs/scale-out.md): an anchor job as `serve` publishes it to the JetStream work
-// queue, and its result as an SR worker sends it back, in chunks that fit the NATS server's max_payload.
+// queue, its result as an SR worker sends it back, in chunks that fit the NATS server's max_payload, and the notice
+// that makes workers prepare a stream's model ahead of its first anchor.
 // A message is "NSJ1" (job) or "NSR1" (result chunk), the length of a JSON header (u32, little endian), the header,
 // then picture bytes: a job carries the whole LR picture, a result chunk a slice of the HR picture (I420, planes
 // packed without padding, Y then U then V).
@@ -55,6 +56,17 @@ struct SrResultChunk {
   std::vector<uint8_t> bytes;
 };
 
+// A stream's model about to be used at an LR size: every worker prepares it before the stream's first anchor
+// (published on the prepare subject to all workers at once; JSON).
+struct SrPrepare {
+  std::string model;
+  std::string precision;
+  int width = 0;
+  int height = 0;
+};
+std::vector<uint8_t> encode_prepare(const SrPrepare& prepare);
+SrPrepare decode_prepare(std::span<const uint8_t> message);  // ns::Error corrupt
+
 // Bytes of an I420 picture packed without padding.
 int64_t packed_size(int width, int height);
 std::vector<uint8_t> pack_frame(const core::Frame& frame);
@@ -70,7 +82,8 @@ std::vector<std::vector<uint8_t>> encode_result(const SrResultHeader& header, co
 SrResultChunk decode_result(std::span<const uint8_t> message);  // ns::Error corrupt
 
 // Collects the chunks of one result. add() returns true when the picture is complete; chunks that repeat one already
-// held (a result sent twice) are ignored; chunks that contradict the first are ns::Error corrupt.
+// held (a result sent twice) and chunks of another worker than the first chunk's (a job done twice) are ignored;
+// chunks that contradict the first are ns::Error corrupt.
 class ResultAssembly {
  public:
   bool add(SrResultChunk chunk);

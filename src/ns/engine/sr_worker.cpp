@@ -5,6 +5,7 @@
 
 #include <list>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -61,8 +62,9 @@ class ResidentModels {
   ResidentModels(sr::BatchUpscaler& upscalers, detail::NatsLink& link, const std::string& backend, size_t max)
       : upscalers_(upscalers), link_(link), backend_(backend), max_(max) {}
 
-  // The BatchUpscaler id for this job's model; fetches and prepares it when new. ns::Error when missing or broken.
-  int id_for(const SrJobHeader& job, std::atomic<int64_t>& fetched) {
+  // The BatchUpscaler id for this model at this LR size and precision; fetches and prepares it when new (one run on
+  // a blank frame: a backend's first run is slow). ns::Error when missing or broken.
+  int id_for(const SrPrepare& job, std::atomic<int64_t>& fetched) {
     const std::string key = job.model + "/" + std::to_string(job.width) + "x" + std::to_string(job.height) + "/" +
                             job.precision;
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
@@ -87,6 +89,10 @@ class ResidentModels {
     const sr::Precision precision = sr::parse_precision(job.precision, backend_, model->second.desc);
     const int id = upscalers_.add_model(model->second, job.width, job.height, precision);
     entries_.push_front({key, job.model, id});
+    core::Frame blank(job.width, job.height), out;
+    blank.fill(16, 128, 128);
+    const sr::BatchUpscaler::Job warm{id, &blank, &out};
+    upscalers_.upscale({&warm, 1});
     if (entries_.size() > max_) {
       const Entry old = entries_.back();
       entries_.pop_back();
@@ -135,15 +141,24 @@ struct SrWorker::Impl {
   mutable std::mutex latency_mutex;
   detail::LatencyWindow sr_ms, job_ms;
 
+  // Prepare notices, one mailbox per puller (each has its own prepared models); bounded, the oldest dropped.
+  static constexpr size_t kMailbox = 64;
+  std::mutex mailbox_mutex;
+  std::vector<std::vector<SrPrepare>> mailboxes;
+  detail::NatsSubscriptionPtr prepare_sub;
+
   httplib::Server metrics;
   std::thread metrics_thread;
   int metrics_port = -1;
   std::vector<std::jthread> pullers;
+  std::mutex working_mutex;  // the jobs being worked on, kept alive by keeper
+  std::set<natsMsg*> working;
+  std::jthread keeper;
   std::once_flag stopped;
 
   // One pulled job on its way through a batch.
   struct Item {
-    natsMsg* message = nullptr;  // owned by the batch's list
+    natsMsg* message = nullptr;  // owned by the pull's list
     SrJob job;
     int model = 0;
     core::Frame hr;
@@ -168,7 +183,39 @@ struct SrWorker::Impl {
     return detail::NatsSubscriptionPtr(sub);
   }
 
-  void pull_loop(std::stop_token stop, int device) {
+  static void on_prepare(natsConnection*, natsSubscription*, natsMsg* raw, void* self) {
+    const detail::NatsMsgPtr message(raw);
+    const auto* data = reinterpret_cast<const uint8_t*>(natsMsg_GetData(raw));
+    auto& impl = *static_cast<Impl*>(self);
+    try {
+      const SrPrepare notice = decode_prepare({data, static_cast<size_t>(natsMsg_GetDataLength(raw))});
+      std::lock_guard lock(impl.mailbox_mutex);
+      for (auto& box : impl.mailboxes) {
+        if (box.size() == kMailbox) box.erase(box.begin());
+        box.push_back(notice);
+      }
+    } catch (const std::exception& e) {
+      log::warn(kLogger, "{}: a prepare notice was dropped: {}", impl.name, e.what());
+    }
+  }
+
+  // Models the streams that start will need, prepared between pulls.
+  void prepare_announced(size_t puller, ResidentModels& models) {
+    std::vector<SrPrepare> notices;
+    {
+      std::lock_guard lock(mailbox_mutex);
+      notices.swap(mailboxes[puller]);
+    }
+    for (const SrPrepare& notice : notices) {
+      try {
+        models.id_for(notice, fetched);
+      } catch (const std::exception& e) {
+        log::warn(kLogger, "{}: preparing model {}: {}", name, notice.model, e.what());
+      }
+    }
+  }
+
+  void pull_loop(std::stop_token stop, size_t puller, int device) {
     sr::UpscalerOptions upscaler_options;
     upscaler_options.backend = options.backend;
     upscaler_options.backend_options.threads = options.threads;
@@ -182,6 +229,7 @@ struct SrWorker::Impl {
       detail::wait_until(stop, Clock::now() + std::chrono::milliseconds(kRetryMs));
     };
     while (!stop.stop_requested()) {
+      prepare_announced(puller, models);
       if (!sub) {
         try {
           sub = subscribe();
@@ -192,25 +240,47 @@ struct SrWorker::Impl {
           continue;
         }
       }
-      natsMsgList list{};
+      // One job as soon as there is one, then whatever else is waiting, up to the batch: a full batch is never
+      // waited for (a lone stream's anchor must not sit out a pull's timeout).
+      natsMsgList first{}, more{};
+      const std::unique_ptr<natsMsgList, MsgListFree> owned_first(&first), owned_more(&more);
       jsErrCode code = static_cast<jsErrCode>(0);
-      const natsStatus status = natsSubscription_Fetch(&list, sub.get(), batch, kFetchWaitMs, &code);
-      const std::unique_ptr<natsMsgList, MsgListFree> owned(&list);
+      const natsStatus status = natsSubscription_Fetch(&first, sub.get(), 1, kFetchWaitMs, &code);
       if (status == NATS_TIMEOUT) continue;
       if (status != NATS_OK) {
         sub.reset();  // the consumer may be gone (a server that lost its store): subscribe again
         trouble(std::string("pulling failed: ") + natsStatus_GetText(status));
         continue;
       }
-      process(list, upscalers, models);
+      if (batch > 1) {
+        jsFetchRequest request;
+        jsFetchRequest_Init(&request);
+        request.Batch = batch - 1;
+        request.NoWait = true;
+        request.Expires = kFetchWaitMs * kNsPerMs;
+        natsSubscription_FetchRequest(&more, sub.get(), &request);  // none waiting is no error here
+      }
+      std::vector<natsMsg*> messages(first.Msgs, first.Msgs + first.Count);
+      if (more.Count > 0) messages.insert(messages.end(), more.Msgs, more.Msgs + more.Count);
+      process(messages, upscalers, models);
     }
   }
 
-  void process(const natsMsgList& list, sr::BatchUpscaler& upscalers, ResidentModels& models) {
+  // The pulled jobs are kept alive from now until each is acked (keep_alive), then done.
+  void process(const std::vector<natsMsg*>& messages, sr::BatchUpscaler& upscalers, ResidentModels& models) {
+    {
+      std::lock_guard lock(working_mutex);
+      working.insert(messages.begin(), messages.end());
+    }
+    work(messages, upscalers, models);
+    std::lock_guard lock(working_mutex);
+    for (natsMsg* message : messages) working.erase(message);
+  }
+
+  void work(const std::vector<natsMsg*>& messages, sr::BatchUpscaler& upscalers, ResidentModels& models) {
     const Clock::time_point pulled = Clock::now();
     std::vector<Item> items;
-    for (int i = 0; i < list.Count; ++i) {
-      natsMsg* message = list.Msgs[i];
+    for (natsMsg* message : messages) {
       jsMsgMetaData* meta = nullptr;
       if (natsMsg_GetMetaData(&meta, message) == NATS_OK) {
         if (meta->NumDelivered > 1) ++redelivered;
@@ -232,16 +302,27 @@ struct SrWorker::Impl {
         continue;
       }
       try {
-        item.model = models.id_for(item.job.header, fetched);
+        const SrJobHeader& h = item.job.header;
+        item.model = models.id_for({.model = h.model, .precision = h.precision, .width = h.width, .height = h.height},
+                                   fetched);
       } catch (const std::exception& e) {
         item.error = e.what();
       }
-      natsMsg_InProgress(message, nullptr);  // its ack wait starts again: the network call is next
       items.push_back(std::move(item));
     }
     if (items.empty()) return;
     const double inference_ms = run(items, upscalers);
     publish(items, pulled, inference_ms);
+  }
+
+  // While a batch is worked on, its jobs' ack wait restarts every third of it ("in progress"), so that only a dead
+  // worker's jobs go to another worker, not a slow one's.
+  void keep_alive(std::stop_token stop) {
+    const auto every = std::chrono::milliseconds(std::max(1, options.ack_wait_ms / 3));
+    while (detail::wait_until(stop, Clock::now() + every)) {
+      std::lock_guard lock(working_mutex);
+      for (natsMsg* message : working) natsMsg_InProgress(message, nullptr);
+    }
   }
 
   // One network call for the items with a model; when it fails, each alone (one broken model fails its own jobs).
@@ -334,17 +415,30 @@ SrWorker::SrWorker(const SrWorkerOptions& options) {
     impl.metrics_port = detail::listen_http(impl.metrics, options.metrics_host, options.metrics_port,
                                             impl.metrics_thread, "sr-worker metrics");
   }
-  for (int device : options.devices) {
-    impl.pullers.emplace_back([&impl, device](std::stop_token stop) { impl.pull_loop(stop, device); });
+  impl.mailboxes.resize(options.devices.size());
+  natsSubscription* prepare = nullptr;
+  detail::check_nats(natsConnection_Subscribe(&prepare, impl.link.connection(), prepare_subject(options.nats).c_str(),
+                                              Impl::on_prepare, &impl),
+                     "NATS: subscribing to " + prepare_subject(options.nats));
+  impl.prepare_sub.reset(prepare);
+  for (size_t i = 0; i < options.devices.size(); ++i) {
+    const int device = options.devices[i];
+    impl.pullers.emplace_back([&impl, i, device](std::stop_token stop) { impl.pull_loop(stop, i, device); });
   }
+  impl.keeper = std::jthread([&impl](std::stop_token stop) { impl.keep_alive(stop); });
 }
 
 SrWorker::~SrWorker() { stop(); }
 
 void SrWorker::stop() {
   std::call_once(impl_->stopped, [&] {
+    // No notice handler may run on a stopped worker.
+    if (natsSubscription_Drain(impl_->prepare_sub.get()) == NATS_OK) {
+      natsSubscription_WaitForDrainCompletion(impl_->prepare_sub.get(), 2000);
+    }
     for (auto& p : impl_->pullers) p.request_stop();
     for (auto& p : impl_->pullers) p.join();
+    impl_->keeper = {};
     impl_->metrics.stop();
     if (impl_->metrics_thread.joinable()) impl_->metrics_thread.join();
   });

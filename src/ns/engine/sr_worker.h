@@ -1,8 +1,9 @@
 // ns/engine: a remote SR worker (`neuroscaler sr-worker`, docs/scale-out.md): pulls anchor jobs of any streams and
 // any `serve` instances from the JetStream work queue in batches, super-resolves them with models fetched once by
 // content hash from the models bucket and kept resident, publishes each result to the job's reply subject and acks
-// the job only then. A job past its deadline is dropped (acked unprocessed) and counted. A worker killed mid-batch
-// leaves its jobs unacked: the server gives them to another worker after ack_wait.
+// the job only then. A job past its deadline is dropped (acked unprocessed) and counted. While it works on a batch the
+// worker tells the server so every third of ack_wait; a worker killed mid-batch stops telling, and the server gives its
+// jobs to another worker after ack_wait.
 // In: SrWorkerOptions. Out: results on NATS; SrWorkerStats (JSON, Prometheus text on an optional HTTP port).
 // Thread-safety: every member may be called from any thread. Errors: ns::Error invalid_argument from the constructor
 // for bad options (a NATS URL off loopback without credentials); NATS outages are waited out, logged and counted.
@@ -25,8 +26,9 @@ struct SrWorkerOptions {
   std::vector<int> devices = {0};  // one puller per device (GPU index; CPU backends: one puller per entry)
   int threads = 0;                 // inference threads per puller; 0: the backend's choice
   int batch = 0;                   // jobs per pull and per network call; 0: the backend's (8 on a GPU, 1 on CPU)
-  int ack_wait_ms = 300;           // a job not acked this long after delivery goes to another worker; keep it below
-                                   // the deadline (one epoch, 667 ms at 60 fps) so a dead worker's jobs still make it
+  int ack_wait_ms = 300;           // a job neither acked nor reported in progress for this long goes to another
+                                   // worker; keep it well below the deadline (one epoch, 667 ms at 60 fps) so that a
+                                   // dead worker's jobs still make it
   int max_deliver = 3;             // deliveries of one job at most
   int max_models = 16;             // models resident per puller (least recently used ones leave first)
   std::string metrics_host = "127.0.0.1";

@@ -101,7 +101,8 @@ std::string stats_json(const EngineStats& stats) {
     const RemoteSrStats& r = stats.remote;
     root["remote_sr"] = {{"connected", r.connected},         {"published", r.published},
                          {"publish_failed", r.publish_failed}, {"results", r.results},
-                         {"expired", r.expired},             {"duplicates", r.duplicates},
+                         {"expired", r.expired},             {"late_results", r.late_results},
+                         {"duplicates", r.duplicates},
                          {"worker_errors", r.worker_errors}, {"in_flight", r.in_flight},
                          {"round_trip_ms", latency_json(r.round_trip_ms)}};
   }
@@ -165,7 +166,8 @@ std::string stats_prometheus(const EngineStats& stats) {
     metric("neuroscaler_remote_sr_jobs_total", "counter", "Anchor jobs sent to remote SR workers, by outcome.");
     for (const auto& [outcome, n] : {std::pair{"published", r.published}, std::pair{"publish_failed", r.publish_failed},
                                      std::pair{"result", r.results}, std::pair{"expired", r.expired},
-                                     std::pair{"duplicate", r.duplicates}, std::pair{"worker_error", r.worker_errors}}) {
+                                     std::pair{"late_result", r.late_results}, std::pair{"duplicate", r.duplicates},
+                                     std::pair{"worker_error", r.worker_errors}}) {
       value("neuroscaler_remote_sr_jobs_total", std::string("outcome=\"") + outcome + "\"", static_cast<double>(n));
     }
     metric("neuroscaler_remote_sr_in_flight", "gauge", "Jobs published and waiting for their results.");

@@ -16,6 +16,7 @@
 #include <thread>
 #include <tuple>
 
+#include "ns/core/child_process.h"
 #include "ns/engine/engine.h"
 #include "ns/engine/remote_wire.h"
 #include "ns/engine/sr_worker.h"
@@ -25,7 +26,6 @@
 #include "ns/sr/sr.h"
 #include "support/fixtures.h"
 #include "support/nats_server.h"
-#include "support/process.h"
 
 namespace ns {
 namespace {
@@ -278,16 +278,17 @@ TEST(RemoteSr, KilledWorkersJobGoesToAnother) {
   write_input(dir.file("a.webm"), kFrames, 3);
   sr::save_model(sr::random_model(slow_desc(), 7), dir.file("m.safetensors"));
   // Worker A: a process of its own, killed with SIGKILL while it holds a job.
-  const test::ChildProcess worker_a({NS_CLI_PATH, "sr-worker", "--nats", nats.url(), "--backend", "ref", "--threads",
-                                     "1", "--batch", "1", "--ack-wait-ms", "100", "--name", "A"},
-                                    dir.file("worker-a.log"));
+  core::RunningChild worker_a(NS_CLI_PATH,
+                              {"sr-worker", "--nats", nats.url(), "--backend", "ref", "--threads", "1", "--batch", "1",
+                               "--ack-wait-ms", "100", "--name", "A"},
+                              {}, dir.file("worker-a.log"));
   engine::EngineConfig config = remote_config(nats.url());
   config.streams = {stream(dir, "a", "a.webm", "m.safetensors")};
   engine::Engine serve(config);
   const auto give_up = Clock::now() + std::chrono::seconds(20);
   while (jobs_held(nats.url()) < 1 && Clock::now() < give_up) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   ASSERT_GE(jobs_held(nats.url()), 1) << "worker A never held a job";
-  worker_a.kill_now();
+  worker_a.stop(SIGKILL);
   engine::SrWorkerOptions b = worker_options(nats.url(), "B", "ref");
   b.ack_wait_ms = 100;
   engine::SrWorker worker_b(b);

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "ns/core/loopback.h"
 #include "ns/hybrid/hybrid.h"
 #include "ns/media/writer.h"
 #include "ns/sr/sr.h"
@@ -26,18 +27,6 @@ extern char** environ;
 namespace ns {
 namespace {
 
-// A port that was free a moment ago (bound to 0, read back, closed).
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 // The neuroscaler program running in the background, stdout and stderr into files.
 class Background {
@@ -104,7 +93,7 @@ TEST(ServeCli, StreamsAdminApiAndShutdown) {
       {"name": "bad", "input": "missing.webm", "model": "m.safetensors", "output": "bad.mkv"}
     ]})";
 
-  const int port = free_port();
+  const int port = core::free_loopback_port();
   Background server({"serve", "--config", dir.file("config.json"), "--admin", "127.0.0.1:" + std::to_string(port),
                      "--stats-every", "0.2"},
                     dir.file("out.json"), dir.file("err.txt"));

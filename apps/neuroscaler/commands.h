@@ -25,6 +25,7 @@ void register_enhance(CLI::App& app);
 void register_decode(CLI::App& app);
 void register_serve(CLI::App& app);
 void register_sr_worker(CLI::App& app);
+void register_soak(CLI::App& app);
 void register_bench_streams(CLI::App& app);
 void register_demo(CLI::App& app);  // demo and eval
 

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   ns::app::register_decode(app);
   ns::app::register_serve(app);
   ns::app::register_sr_worker(app);
+  ns::app::register_soak(app);
   ns::app::register_bench_streams(app);
   ns::app::register_transcode(app);
   ns::app::register_upscale(app);

@@ -1,9 +1,12 @@
 // Starts and stops Debian's nats-server for the remote SR tests.
 #include "support/nats_server.h"
 
+#include "ns/core/loopback.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,26 +30,14 @@ bool accepts_connections(int port) {
 
 }  // namespace
 
-int free_loopback_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-                  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0;
-  close(fd);
-  if (!ok) throw Error(ErrorCode::io, "no free loopback port");
-  return ntohs(address.sin_port);
-}
-
-NatsServer::NatsServer() : port_(free_loopback_port()) { start(); }
+NatsServer::NatsServer() : port_(core::free_loopback_port()) { start(); }
 
 void NatsServer::start() {
   const std::string log = dir_.file("nats-server.log");
-  process_ = std::make_unique<ChildProcess>(std::vector<std::string>{"nats-server", "-js", "-a", "127.0.0.1", "-p",
-                                                                     std::to_string(port_), "-sd", dir_.file("store")},
-                                            log);
+  process_ = std::make_unique<core::RunningChild>(
+      "nats-server",
+      std::vector<std::string>{"-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", dir_.file("store")}, std::filesystem::path(),
+      log);
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!accepts_connections(port_)) {
     if (std::chrono::steady_clock::now() > give_up) {
@@ -57,6 +48,9 @@ void NatsServer::start() {
   }
 }
 
-void NatsServer::stop() { process_.reset(); }
+void NatsServer::stop() {
+  if (process_) process_->stop(SIGTERM);
+  process_.reset();
+}
 
 }  // namespace ns::test

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "ns/core/child_process.h"
 #include "support/fixtures.h"
-#include "support/process.h"
 
 namespace ns::test {
 
@@ -24,10 +24,7 @@ class NatsServer {
  private:
   TempDir dir_;
   int port_ = 0;
-  std::unique_ptr<ChildProcess> process_;
+  std::unique_ptr<core::RunningChild> process_;
 };
-
-// A free TCP port on 127.0.0.1 (bound and released; good enough for a test).
-int free_loopback_port();
 
 }  // namespace ns::test

@@ -1,6 +1,7 @@
 #include "ns/core/child_process.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -125,6 +126,61 @@ void run_child(const ChildStep& step) {
   if (log_failed) {
     throw Error(ErrorCode::io, "writing the log failed; check free space", {.file = step.log_file.string()});
   }
+}
+
+RunningChild::RunningChild(const fs::path& program, const std::vector<std::string>& args, const fs::path& stdout_file,
+                           const fs::path& log_file) {
+  FileActions actions;
+  posix_spawn_file_actions_addopen(actions.get(), STDOUT_FILENO, stdout_file.empty() ? "/dev/null" : stdout_file.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(actions.get(), STDERR_FILENO, log_file.empty() ? "/dev/null" : log_file.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<std::string> argv_strings = {program.filename().string()};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const bool search = !program.string().empty() && program.string().find('/') == std::string::npos;
+  const int spawned = search ? ::posix_spawnp(&pid_, program.c_str(), actions.get(), nullptr, argv.data(), environ)
+                             : ::posix_spawn(&pid_, program.c_str(), actions.get(), nullptr, argv.data(), environ);
+  if (spawned != 0) {
+    pid_ = -1;
+    throw Error(ErrorCode::internal, "cannot run " + program.string() + " (" + std::strerror(spawned) + ")");
+  }
+}
+
+RunningChild::~RunningChild() {
+  if (pid_ > 0) stop(SIGKILL);
+}
+
+bool RunningChild::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == 0) return true;
+  status_ = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+  pid_ = -1;
+  return false;
+}
+
+int RunningChild::stop(int signal) {
+  if (pid_ > 0) {
+    ::kill(pid_, signal);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    status_ = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    pid_ = -1;
+  }
+  return status_;
+}
+
+int64_t RunningChild::rss_kib() const {
+  if (pid_ <= 0) return 0;
+  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtoll(line.c_str() + 6, nullptr, 10);
+  }
+  return 0;
 }
 
 }  // namespace ns::core

@@ -26,4 +26,27 @@ struct ChildStep {
 // with a non-zero status; the message names the step, the exit status and the log file's last line.
 void run_child(const ChildStep& step);
 
+// A program running beside this one (a server under test, a worker): started at once with its stdout to
+// `stdout_file` and stderr to `log_file` (empty: /dev/null); a program without '/' is looked up in PATH.
+// Thread-safety: one thread at a time. Errors: ns::Error internal when it cannot start.
+class RunningChild {
+ public:
+  RunningChild(const std::filesystem::path& program, const std::vector<std::string>& args,
+               const std::filesystem::path& stdout_file = {}, const std::filesystem::path& log_file = {});
+  ~RunningChild();  // SIGKILL when still running, then reaped
+  RunningChild(const RunningChild&) = delete;
+  RunningChild& operator=(const RunningChild&) = delete;
+
+  int pid() const { return pid_; }
+  bool running();  // false once it has exited (it is then reaped)
+  // Sends `signal` (SIGTERM: a clean stop; SIGKILL: none) and waits: the exit status, or 128 + the signal that
+  // ended it.
+  int stop(int signal);
+  int64_t rss_kib() const;  // resident memory now (/proc/PID/status VmRSS), 0 once gone
+
+ private:
+  int pid_ = -1;
+  int status_ = -1;
+};
+
 }  // namespace ns::core

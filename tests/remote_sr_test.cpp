@@ -17,6 +17,7 @@
 #include <tuple>
 
 #include "ns/core/child_process.h"
+#include "ns/core/loopback.h"
 #include "ns/engine/engine.h"
 #include "ns/engine/remote_wire.h"
 #include "ns/engine/sr_worker.h"
@@ -386,6 +387,36 @@ TEST(RemoteSr, SlowWorkerKeepsItsJobs) {
   EXPECT_EQ(worker1.stats().jobs_redelivered + worker2.stats().jobs_redelivered, 0);
   EXPECT_EQ(stats.remote.duplicates, 0);
   expect_accounted(find(stats, "a"));
+}
+
+// serve and a worker started while the NATS server is not up yet: the stream runs from the start, both connect when
+// the server comes, and anchors flow from then on.
+TEST(RemoteSr, ServeAndWorkerStartBeforeTheServer) {
+  test::TempDir dir;
+  constexpr int kFrames = 180;
+  write_input(dir.file("a.webm"), kFrames, 3);
+  sr::save_model(sr::random_model(small_desc(), 7), dir.file("m.safetensors"));
+  const int port = core::free_loopback_port();
+  const std::string url = "nats://127.0.0.1:" + std::to_string(port);
+  engine::SrWorker worker(worker_options(url, "w"));
+  engine::EngineConfig config = remote_config(url);
+  config.epoch_frames = 20;
+  config.streams = {stream(dir, "a", "a.webm", "m.safetensors")};
+  engine::Engine serve(config);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  EXPECT_FALSE(worker.stats().connected);
+  const test::NatsServer nats(port);
+  serve.wait();
+  const auto stop_begins = Clock::now();
+  worker.stop();
+  EXPECT_LT(Clock::now() - stop_begins, std::chrono::seconds(2));
+
+  const engine::EngineStats stats = serve.stats();
+  const engine::StreamStats& s = find(stats, "a");
+  EXPECT_EQ(s.state, engine::StreamState::finished) << s.error;
+  EXPECT_EQ(s.frames, kFrames);
+  EXPECT_GT(stats.remote.results, 0) << "no anchor came back once the server was up";
+  expect_accounted(s);
 }
 
 TEST(RemoteSr, NatsRestartCostsAnchorsNotTheStream) {

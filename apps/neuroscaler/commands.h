@@ -35,6 +35,13 @@ std::filesystem::path trainer_program();
 // --backend: "auto" or one of the SR backends compiled in (sr::backend_names()); `note` follows the list in the help.
 CLI::Option* add_backend_option(CLI::App* cmd, std::string& backend, const std::string& note = "");
 
+// HOST:PORT of an option (port 0: any free one); ns::Error invalid_argument naming `option` otherwise.
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+HostPort parse_host_port(const std::string& text, const std::string& option);
+
 // --nats-token-file, --nats-creds, --nats-tls-ca/-cert/-key, --nats-prefix (serve and sr-worker).
 void add_nats_options(CLI::App* cmd, engine::NatsConfig& nats);
 

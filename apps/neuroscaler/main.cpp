@@ -1,8 +1,13 @@
 // neuroscaler: one program, one subcommand per job. Errors are printed by run_app only: one line, exit 1.
+#include <csignal>
+
 #include "commands.h"
 #include "run_app.h"
 
 int main(int argc, char** argv) {
+  // A peer that closes its socket early (an admin client, a NATS server, a network input) must be an error on that
+  // socket, not the end of the process: cpp-httplib writes without MSG_NOSIGNAL (found by `neuroscaler soak`).
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "NeuroScaler: neural video enhancement at scale.\n"
       "Super-resolves a few anchor frames per stream and rebuilds the others by reuse.\n"

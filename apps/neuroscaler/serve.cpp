@@ -96,22 +96,14 @@ void run_serve(const ServeOptions& o) {
   engine::Engine engine(config);
   std::unique_ptr<engine::AdminServer> admin;
   if (!o.admin.empty()) {
-    const size_t colon = o.admin.rfind(':');
-    int port = -1;
-    try {
-      port = colon == std::string::npos ? -1 : std::stoi(o.admin.substr(colon + 1));
-    } catch (const std::exception&) {
-    }
-    if (port < 0 || port > 65535) {
-      throw Error(ErrorCode::invalid_argument, "serve: --admin " + o.admin + " is not HOST:PORT; e.g. 127.0.0.1:8080");
-    }
+    const HostPort address = parse_host_port(o.admin, "serve: --admin");
     admin = std::make_unique<engine::AdminServer>(
-        engine, engine::AdminOptions{.host = o.admin.substr(0, colon),
-                                     .port = port,
+        engine, engine::AdminOptions{.host = address.host,
+                                     .port = address.port,
                                      .base_dir = std::filesystem::path(o.config).parent_path().string(),
                                      .token = o.admin_token_file.empty() ? "" : read_token(o.admin_token_file)});
     std::fprintf(stderr, "serve: admin API on http://%s:%d (GET /stats, GET /metrics, POST /streams, "
-                         "DELETE /streams/NAME)\n", o.admin.substr(0, colon).c_str(), admin->port());
+                         "DELETE /streams/NAME)\n", address.host.c_str(), admin->port());
   }
   std::thread signal_waiter([&] {
     int received = 0;

@@ -32,17 +32,9 @@ void print_line(const engine::SrWorkerStats& s) {
 
 void run_worker(WorkerCli cli) {
   if (!cli.metrics.empty()) {
-    const size_t colon = cli.metrics.rfind(':');
-    int port = -1;
-    try {
-      port = colon == std::string::npos ? -1 : std::stoi(cli.metrics.substr(colon + 1));
-    } catch (const std::exception&) {
-    }
-    if (port < 0 || port > 65535) {
-      throw Error(ErrorCode::invalid_argument, "sr-worker: --metrics " + cli.metrics + " is not HOST:PORT");
-    }
-    cli.worker.metrics_host = cli.metrics.substr(0, colon);
-    cli.worker.metrics_port = port;
+    const HostPort address = parse_host_port(cli.metrics, "sr-worker: --metrics");
+    cli.worker.metrics_host = address.host;
+    cli.worker.metrics_port = address.port;
   }
   sigset_t signals;
   sigemptyset(&signals);

@@ -30,7 +30,7 @@ bool accepts_connections(int port) {
 
 }  // namespace
 
-NatsServer::NatsServer() : port_(core::free_loopback_port()) { start(); }
+NatsServer::NatsServer(int port) : port_(port > 0 ? port : core::free_loopback_port()) { start(); }
 
 void NatsServer::start() {
   const std::string log = dir_.file("nats-server.log");

@@ -13,7 +13,8 @@ namespace ns::test {
 
 class NatsServer {
  public:
-  NatsServer();  // starts it; ns::Error (and a test failure) if it does not listen within 10 s
+  // Starts it on `port` (0: a free one); ns::Error (and a test failure) if it does not listen within 10 s.
+  explicit NatsServer(int port = 0);
   NatsServer(const NatsServer&) = delete;
   NatsServer& operator=(const NatsServer&) = delete;
 

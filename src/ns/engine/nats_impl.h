@@ -58,6 +58,7 @@ class NatsLink {
 
  private:
   kvStore* bucket();
+  static void on_connected(natsConnection*, void* self);  // the first connection, when made in the background
   static void on_disconnected(natsConnection*, void* self);
   static void on_reconnected(natsConnection*, void* self);
   static void on_closed(natsConnection*, void* self);

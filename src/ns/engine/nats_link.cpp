@@ -44,6 +44,9 @@ void NatsLink::on_disconnected(natsConnection*, void* self) {
   std::lock_guard lock(link->close_mutex_);
   if (!link->closing_) log::warn(kLogger, "{}: disconnected from the NATS server; reconnecting", link->client_);
 }
+void NatsLink::on_connected(natsConnection*, void* self) {
+  log::info(kLogger, "{}: connected to the NATS server", static_cast<NatsLink*>(self)->client_);
+}
 void NatsLink::on_reconnected(natsConnection*, void* self) {
   log::info(kLogger, "{}: reconnected to the NATS server", static_cast<NatsLink*>(self)->client_);
 }
@@ -96,7 +99,9 @@ NatsLink::NatsLink(const NatsConfig& config, const std::string& client) : config
   check_nats(natsOptions_SetMaxReconnect(options.get(), -1), "NATS: reconnect");
   check_nats(natsOptions_SetReconnectWait(options.get(), 250), "NATS: reconnect wait");
   check_nats(natsOptions_SetReconnectBufSize(options.get(), 8 * 1024 * 1024), "NATS: reconnect buffer");
-  check_nats(natsOptions_SetRetryOnFailedConnect(options.get(), true, nullptr, nullptr), "NATS: retry");
+  // With a callback the first connection is retried in the background (without one, Connect() would block for as
+  // many attempts as MaxReconnect: forever).
+  check_nats(natsOptions_SetRetryOnFailedConnect(options.get(), true, on_connected, this), "NATS: retry");
   check_nats(natsOptions_SetDisconnectedCB(options.get(), on_disconnected, this), "NATS: callbacks");
   check_nats(natsOptions_SetReconnectedCB(options.get(), on_reconnected, this), "NATS: callbacks");
   check_nats(natsOptions_SetClosedCB(options.get(), on_closed, this), "NATS: callbacks");

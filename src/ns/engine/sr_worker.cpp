@@ -230,6 +230,10 @@ struct SrWorker::Impl {
     };
     while (!stop.stop_requested()) {
       prepare_announced(puller, models);
+      if (!sub && !link.connected()) {  // the connection retries by itself; wait for it quietly
+        detail::wait_until(stop, Clock::now() + std::chrono::milliseconds(kFetchWaitMs));
+        continue;
+      }
       if (!sub) {
         try {
           sub = subscribe();

@@ -98,7 +98,8 @@ SoakReport run_soak(const SoakOptions& o) {
   auto say = [&](const std::string& line) {
     if (o.progress) o.progress(line);
   };
-  const std::filesystem::path out = o.out_dir;
+  // Absolute: serve takes the relative paths of added streams from its config's folder, which is inside out.
+  const std::filesystem::path out = std::filesystem::absolute(o.out_dir);
   std::filesystem::create_directories(out / "outputs");
   say("making fixtures in " + (out / "fixtures").string());
   const detail::SoakFixtures fixtures = detail::make_soak_fixtures(out / "fixtures");

@@ -494,5 +494,25 @@ TEST(Engine, AddAndRemoveWhileRunning) {
   EXPECT_LT(a.frames, kFrames);
 }
 
+// A server whose streams come and go keeps only the latest 64 ended ones in its stats (bounded memory).
+TEST(Engine, ForgetsEndedStreamsBeyondTheLatest64) {
+  test::TempDir dir;
+  write_inputs(dir);
+  engine::EngineConfig config = small_config();
+  engine::Engine engine(config);
+  constexpr int kStreams = 70;
+  for (int i = 0; i < kStreams; ++i) {
+    engine::StreamConfig s = stream(dir, "s" + std::to_string(i), "in0.webm");
+    s.frames = 2;
+    engine.add_stream(s);
+    wait_for_frames(engine, s.name, 2);  // one at a time: each has ended before the next is added, or soon after
+  }
+  engine.wait();
+  const engine::EngineStats stats = engine.stats();
+  EXPECT_LE(stats.streams.size(), 65u);  // 64 ended ones, and the last one if it had not ended when it was added
+  EXPECT_GE(stats.streams.size(), 64u);
+  EXPECT_EQ(stats.streams.back().name, "s" + std::to_string(kStreams - 1));  // the oldest went first
+}
+
 }  // namespace
 }  // namespace ns

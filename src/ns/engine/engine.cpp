@@ -59,7 +59,10 @@ struct Engine::Impl final : detail::Scheduling {
   std::map<anchor::Method, anchor::Scheduler> schedulers;
   std::map<SchedulerKey, std::shared_ptr<Stream>> by_scheduler_id;
 
-  std::mutex streams_mutex;  // streams (every stream ever added, for stats) and next_id
+  // Ended streams stay in the stats, the latest kKeptEndedStreams of them: a server whose streams come and go for
+  // days must not keep them all (found by `neuroscaler soak`).
+  static constexpr size_t kKeptEndedStreams = 64;
+  std::mutex streams_mutex;  // streams (running ones, and the latest ended ones, for stats) and next_id
   std::vector<std::shared_ptr<Stream>> streams;
   int next_id = 0;
 
@@ -169,7 +172,25 @@ struct Engine::Impl final : detail::Scheduling {
         --active_ingests;
       }
       ended_cv.notify_all();
+      raw->ingest_returned = true;
     });
+  }
+
+  // Drops the ended streams beyond the latest kKeptEndedStreams from `streams` (oldest first).
+  void forget_old_ended() {
+    std::vector<std::shared_ptr<Stream>> forgotten;  // destroyed after the lock: that joins their (returned) threads
+    std::lock_guard lock(streams_mutex);
+    size_t ended = 0;
+    for (const auto& s : streams) ended += s->ended() ? 1 : 0;
+    for (auto it = streams.begin(); it != streams.end() && ended > kKeptEndedStreams;) {
+      if (!(*it)->ended()) {
+        ++it;
+        continue;
+      }
+      forgotten.push_back(std::move(*it));
+      it = streams.erase(it);
+      --ended;
+    }
   }
 
   bool remove_stream(const std::string& name) {
@@ -239,6 +260,7 @@ struct Engine::Impl final : detail::Scheduling {
       s->pending.erase(s->pending.begin(), s->pending.upper_bound(upto));
     }
     for (const auto& s : leaving) s->close_when_idle();
+    forget_old_ended();
   }
 
   // One selected anchor: its LR frame taken from the stream's pending frames to the SR queue.

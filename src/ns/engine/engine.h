@@ -171,6 +171,7 @@ class Engine {
   // Stops reading every input and drains as wait() does (call from any thread, e.g. a signal-waiting thread).
   void stop();
 
+  // The streams running, and the latest 64 that ended (older ended ones are forgotten: bounded memory).
   EngineStats stats() const;
 
  private:

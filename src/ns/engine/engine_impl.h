@@ -73,6 +73,7 @@ struct Stream : std::enable_shared_from_this<Stream> {
 
   std::atomic<StreamState> state{StreamState::starting};
   std::jthread ingest;
+  std::atomic<bool> ingest_returned{false};  // the ingest thread is done (it only has to exit)
 
   // Reading starts once an SR worker has prepared this stream's upscaler (or none was asked to, the SR queue being
   // full): the first anchors and a file's replay do not pay the preparation (about one SR run).
@@ -125,6 +126,7 @@ struct Stream : std::enable_shared_from_this<Stream> {
   void settle(int64_t sequence, std::optional<CodedAnchor> anchor);
   void close_when_idle();
   bool is_closing();
+  bool ended();             // input ended, out of the scheduler, nothing in flight: its stats no longer change
   void finalise();          // finishes the output once (the file is then complete and playable)
   StreamStats stats() const;
 };

@@ -84,6 +84,14 @@ bool Stream::is_closing() {
   return closing;
 }
 
+bool Stream::ended() {
+  if (!ingest_returned) return false;
+  std::lock_guard lock(flight_mutex);
+  // A stream in a scheduler has ended once it left it (closing); one that never joined one (a baseline, or a stream
+  // that failed before opening) once its ingest returned.
+  return (closing || scheduler_id < 0) && in_flight == 0;
+}
+
 void Stream::finalise() {
   std::call_once(finalised, [&] {
     std::string failure;

@@ -83,6 +83,20 @@ int64_t decoded_frames(const std::string& path) {
   }
 }
 
+// The state, error and frames of every stream `stats` (serve's stats JSON) lists.
+void record_states(const json& stats, std::vector<SoakStream>& streams) {
+  if (!stats.is_object() || !stats.contains("streams") || !stats["streams"].is_array()) return;
+  for (const json& j : stats["streams"]) {
+    const std::string name = j.value("name", "");
+    for (SoakStream& s : streams) {
+      if (s.name != name) continue;
+      s.state = j.value("state", "");
+      s.error = j.value("error", "");
+      s.frames = j.value("frames", int64_t{0});
+    }
+  }
+}
+
 // What each kind must come to. Good: all of its frames, finished, a complete output (or, removed early, a playable
 // one). Bad: ended on its own (failed with an error, or finished short with a playable output); never hanging.
 bool meets_expectation(const SoakStream& s, int64_t good_frames) {
@@ -147,8 +161,10 @@ SoakReport run_soak(const SoakOptions& o) {
       }
       next_add += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.add_every_s));
     }
-    if (now >= next_tick) {  // every second: memory, hostile requests, now and then a removal
+    if (now >= next_tick) {  // every second: memory, the streams' states, hostile requests, now and then a removal
       rss.emplace_back(serve.rss_kib(), now);
+      requests.send("GET", "/stats");
+      record_states(requests.last_stats(), streams);
       requests.send("POST", "/streams", "{\"name\": \"broken\", \"input\": ");  // malformed JSON
       requests.send("POST", "/streams", std::string(1 << 20, 'x'));           // 1 MiB body
       requests.send("POST", "/streams", "{\"name\": \"no-input\"}");           // missing keys
@@ -212,18 +228,11 @@ SoakReport run_soak(const SoakOptions& o) {
                                           report.rss_warm_kib / 1024, report.rss_max_kib / 1024));
   }
 
-  // Every stream's end, from serve's final stats (its stdout) and its output file.
+  // Every stream's end: from serve's final stats (its stdout), or for the streams it no longer lists (it keeps the
+  // latest 64 ended ones) the last stats that did; and its output file.
   std::ifstream stats_file((out / "serve-stats.json").string());
-  const json final_stats = json::parse(stats_file, nullptr, false);
+  record_states(json::parse(stats_file, nullptr, false), streams);
   for (SoakStream& s : streams) {
-    if (final_stats.is_object() && final_stats.contains("streams")) {
-      for (const json& j : final_stats["streams"]) {
-        if (j.value("name", "") != s.name) continue;
-        s.state = j.value("state", "");
-        s.error = j.value("error", "");
-        s.frames = j.value("frames", int64_t{0});
-      }
-    }
     s.output_frames = decoded_frames((out / "outputs" / (s.name + ".mkv")).string());
     s.ok = meets_expectation(s, fixtures.good_frames);
     if (!s.ok) {

@@ -33,6 +33,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Sanitizer builds run the ref backend several times slower: the tests that need jobs to finish on it give them longer
+// deadlines there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kSlowdown = 4;
+#else
+constexpr int kSlowdown = 1;
+#endif
+
 void write_input(const std::string& path, int frames, uint32_t seed) {
   media::VideoWriter lr(path, 64, 36, {60, 1}, media::EncoderSettings::streamer_vp9(64, 36, 200));
   for (int i = 0; i < frames; ++i) lr.write(test::synthetic_frame(64, 36, i, seed));
@@ -284,6 +292,7 @@ TEST(RemoteSr, KilledWorkersJobGoesToAnother) {
                                "--ack-wait-ms", "100", "--name", "A"},
                               {}, dir.file("worker-a.log"));
   engine::EngineConfig config = remote_config(nats.url());
+  config.epoch_frames *= kSlowdown;
   config.streams = {stream(dir, "a", "a.webm", "m.safetensors")};
   engine::Engine serve(config);
   const auto give_up = Clock::now() + std::chrono::seconds(20);
@@ -374,7 +383,7 @@ TEST(RemoteSr, SlowWorkerKeepsItsJobs) {
   o.name = "w2";
   engine::SrWorker worker2(o);
   engine::EngineConfig config = remote_config(nats.url());
-  config.epoch_frames = 120;  // two seconds to finish a job, sanitizers included
+  config.epoch_frames = 120 * kSlowdown;  // seconds to finish a job
   config.streams = {stream(dir, "a", "a.webm", "m.safetensors")};
   engine::Engine serve(config);
   serve.wait();

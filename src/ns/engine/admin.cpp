@@ -19,11 +19,15 @@ namespace {
 
 constexpr const char* kLogger = "engine.admin";
 
-std::string quoted(const std::string& text) { return nlohmann::json(text).dump(); }
+// Invalid UTF-8 (a refused body's bytes quoted back in an error message) becomes U+FFFD instead of making dump()
+// throw, which would answer 500 instead of the 400 that says what is wrong (found by fuzz/admin_request_fuzz.cpp).
+std::string quoted(const std::string& text) {
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 void answer_error(httplib::Response& response, int status, const std::string& message) {
   response.status = status;
-  response.set_content("{\"error\": " + quoted(message) + "}\n", "application/json");
+  response.set_content(admin_error_body(message), "application/json");
 }
 
 // Compares every byte whatever the first difference, so that the time of a refusal says nothing about the token's
@@ -64,6 +68,12 @@ bool is_loopback_host(const std::string& host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
 }
 
+bool admin_authorized(const std::string& authorization, const std::string& token) {
+  return token.empty() || same_secret(authorization, "Bearer " + token);
+}
+
+std::string admin_error_body(const std::string& message) { return "{\"error\": " + quoted(message) + "}\n"; }
+
 struct AdminServer::Impl {
   explicit Impl(double rate) : limit(rate) {}
   httplib::Server server;
@@ -91,7 +101,7 @@ AdminServer::AdminServer(Engine& engine, const AdminOptions& options)
       answer_error(response, 429, "too many requests to the admin API; retry in a second");
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (!token.empty() && !same_secret(request.get_header_value("Authorization"), "Bearer " + token)) {
+    if (!admin_authorized(request.get_header_value("Authorization"), token)) {
       response.set_header("WWW-Authenticate", "Bearer");
       answer_error(response, 401, "the admin API needs \"Authorization: Bearer TOKEN\" (the serve --admin-token-file)");
       return httplib::Server::HandlerResponse::Handled;

@@ -29,6 +29,13 @@ struct AdminOptions {
 // Whether `host` only accepts connections from this machine (127.0.0.0/8, ::1, localhost).
 bool is_loopback_host(const std::string& host);
 
+// The request checks apart from the network (the server's handlers call them; fuzz/admin_request_fuzz.cpp feeds
+// them arbitrary bytes). admin_authorized: whether a request whose Authorization header is `authorization` may pass
+// (always when `token` is empty, else only with "Bearer TOKEN"; the time taken says nothing about the token's bytes).
+// admin_error_body: the JSON body of an error answer, {"error": MESSAGE}.
+bool admin_authorized(const std::string& authorization, const std::string& token);
+std::string admin_error_body(const std::string& message);
+
 class AdminServer {
  public:
   AdminServer(Engine& engine, const AdminOptions& options);

@@ -91,7 +91,7 @@ EngineConfig parse_config(const std::string& json_text, const std::string& base_
   json root;
   try {
     root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number beyond double (1e999)
     throw Error(ErrorCode::corrupt, where + ": not valid JSON (" + e.what() + "); fix the file");
   }
   check_keys(root,
@@ -129,7 +129,7 @@ StreamConfig parse_stream_config(const std::string& json_text, const std::string
   json object;
   try {
     object = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // as in parse_config
     throw Error(ErrorCode::invalid_argument, where + ": not valid JSON (" + e.what() + ")");
   }
   StreamConfig s = parse_stream(object, base_dir, where);

@@ -171,10 +171,19 @@ bool parse_sps(const uint8_t* rbsp, size_t size, ParamSets& sets, std::string& e
   }
   r.ue();   // max_num_ref_frames
   r.bit();  // gaps_in_frame_num_value_allowed_flag
-  s.width_mbs = static_cast<int>(r.ue()) + 1;
-  s.height_map_units = static_cast<int>(r.ue()) + 1;
+  const uint32_t width_mbs_minus1 = r.ue();
+  const uint32_t height_map_units_minus1 = r.ue();
   s.frame_mbs_only = r.bit();
   if (r.overrun() || r.invalid()) return fail(error, "truncated SPS");
+  // A damaged SPS can say up to 2^32 - 2 here, which overflowed int (found by fuzz/probe_fuzz.cpp). Level 6.2 allows
+  // 139,264 macroblocks, so at most 1,055 across; 4,096 (65,536 pixels) is beyond any level.
+  constexpr uint32_t kMaxMbsAcross = 4096;
+  if (width_mbs_minus1 >= kMaxMbsAcross || height_map_units_minus1 >= kMaxMbsAcross) {
+    return fail(error, fmt::format("SPS picture size {} x {} macroblocks is beyond any level", width_mbs_minus1 + 1ull,
+                                   height_map_units_minus1 + 1ull));
+  }
+  s.width_mbs = static_cast<int>(width_mbs_minus1) + 1;
+  s.height_map_units = static_cast<int>(height_map_units_minus1) + 1;
   s.valid = true;
   sets.sps[id] = s;
   return true;

@@ -51,10 +51,24 @@ std::optional<double> cut_short_at(const AVStream& stream, const StreamInfo& inf
 
 namespace {
 
-// FFmpeg's name of an enum value, or "" for its "unspecified" value (whose name FFmpeg gives as "unknown").
+// An enum field of an FFmpeg struct read as the int it is stored as. Demuxers copy some of them from the file
+// unchecked (Matroska's colour elements), and reading a number beyond the enum's range as the enum is undefined
+// behaviour (found by fuzz/hybrid_reader_fuzz.cpp).
 template <typename Enum>
-std::string known_name(Enum value, Enum unspecified, const char* (*name_of)(Enum)) {
-  const char* name = value == unspecified ? nullptr : name_of(value);
+int stored_value(const Enum& field) {
+  static_assert(sizeof(Enum) == sizeof(int));
+  int value = 0;
+  std::memcpy(&value, &field, sizeof value);
+  return value;
+}
+
+// FFmpeg's name of an enum field's value, or "" for its "unspecified" value (whose name FFmpeg gives as "unknown")
+// and for numbers from `count` (FFmpeg's *_NB) on or below 0.
+template <typename Enum>
+std::string known_name(const Enum& field, Enum unspecified, Enum count, const char* (*name_of)(Enum)) {
+  const int value = stored_value(field);
+  if (value < 0 || value >= count || value == unspecified) return "";
+  const char* name = name_of(static_cast<Enum>(value));
   return name ? name : "";
 }
 
@@ -95,13 +109,15 @@ StreamInfo describe_stream(const AVFormatContext& input, int stream_index, const
   }
   const char* format = av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format));
   info.pixel_format = format ? format : "";
-  info.color_range = known_name(par->color_range, AVCOL_RANGE_UNSPECIFIED, av_color_range_name);
-  info.color_primaries = known_name(par->color_primaries, AVCOL_PRI_UNSPECIFIED, av_color_primaries_name);
-  info.color_transfer = known_name(par->color_trc, AVCOL_TRC_UNSPECIFIED, av_color_transfer_name);
-  info.color_space = known_name(par->color_space, AVCOL_SPC_UNSPECIFIED, av_color_space_name);
-  info.chroma_location = known_name(par->chroma_location, AVCHROMA_LOC_UNSPECIFIED, av_chroma_location_name);
+  info.color_range = known_name(par->color_range, AVCOL_RANGE_UNSPECIFIED, AVCOL_RANGE_NB, av_color_range_name);
+  info.color_primaries =
+      known_name(par->color_primaries, AVCOL_PRI_UNSPECIFIED, AVCOL_PRI_NB, av_color_primaries_name);
+  info.color_transfer = known_name(par->color_trc, AVCOL_TRC_UNSPECIFIED, AVCOL_TRC_NB, av_color_transfer_name);
+  info.color_space = known_name(par->color_space, AVCOL_SPC_UNSPECIFIED, AVCOL_SPC_NB, av_color_space_name);
+  info.chroma_location =
+      known_name(par->chroma_location, AVCHROMA_LOC_UNSPECIFIED, AVCHROMA_LOC_NB, av_chroma_location_name);
   for (const auto& [order, name] : kFieldOrders) {
-    if (par->field_order == order) info.field_order = name;
+    if (stored_value(par->field_order) == order) info.field_order = name;
   }
   info.sample_aspect_ratio = {par->sample_aspect_ratio.num, par->sample_aspect_ratio.den};
   info.profile = par->profile;

@@ -129,8 +129,8 @@ struct RemoteSrStats {
   int64_t published = 0;       // jobs on the work queue
   int64_t publish_failed = 0;  // not accepted by JetStream in time (server down): dropped, counted by their streams
   int64_t results = 0;         // whole results back in time
-  int64_t expired = 0;         // no result by the deadline (dropped_deadline of their streams)
-  int64_t late_results = 0;    // results of jobs that had passed their deadline (ignored)
+  int64_t expired = 0;         // no result by twice the allowed time (dropped_deadline of their streams)
+  int64_t late_results = 0;    // results of jobs already expired (ignored)
   int64_t duplicates = 0;      // more results of jobs already done (a job done twice, a copy; ignored)
   int64_t worker_errors = 0;   // workers that answered with an error (model missing or broken)
   int64_t in_flight = 0;       // published, waiting for their results

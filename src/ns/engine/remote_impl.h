@@ -1,6 +1,7 @@
 // Inside the engine: SR through NATS JetStream (docs/scale-out.md). Takes the engine's SR queue in place of its
 // in-process SR workers: publishes each anchor job to the work queue, gathers the results from this instance's result
-// subject and hands each to the engine exactly once; a job without its result by its deadline is settled as dropped.
+// subject and hands each to the engine exactly once (late ones too, as in-process SR writes an anchor that finishes
+// after its deadline); a job without its result by twice its allowed time is settled as dropped.
 // Warm-up jobs put the stream's model into the models bucket (once per content hash) and tell every worker to prepare
 // it.
 // Thread-safety: dispatch() runs on one thread; results arrive on libnats' thread; finish() and stats() from any.
@@ -18,7 +19,7 @@ namespace ns::engine::detail {
 
 struct RemoteHooks {
   std::function<void(AnchorJob& job, core::Frame hr, double sr_ms)> done;  // the HR frame is back in time
-  std::function<void(AnchorJob& job)> expired;  // no result by its deadline, or not published
+  std::function<void(AnchorJob& job)> expired;  // no result by twice its allowed time, or not published
 };
 
 class RemoteSr {
@@ -30,7 +31,7 @@ class RemoteSr {
 
   // Publishes the queue's jobs until it is closed and empty.
   void dispatch(core::BoundedQueue<AnchorJob>& queue);
-  // Waits until every published job has its result or has passed its deadline (then settled as expired).
+  // Waits until every published job has its result or has passed its give-up time (then settled as expired).
   void finish();
   RemoteSrStats stats() const;
 

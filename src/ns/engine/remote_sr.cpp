@@ -177,7 +177,9 @@ struct RemoteSr::Impl {
   }
   bool was_done(const std::string& job) const { return done_recently.count(job) > 0; }  // under mutex
 
-  // Settles the jobs whose deadline passed without a whole result.
+  // Settles the jobs without a whole result by their give-up time: as in-process SR, a job a worker started before
+  // its deadline (workers drop the others unstarted) is still written when it comes back late, counted as late; one
+  // that has not come back by twice its allowed time is settled as dropped (expired).
   void sweep(std::stop_token stop) {
     while (wait_until(stop, Clock::now() + std::chrono::milliseconds(10))) {
       std::vector<Pending> late;
@@ -185,7 +187,8 @@ struct RemoteSr::Impl {
         std::lock_guard lock(mutex);
         const Clock::time_point now = Clock::now();
         for (auto it = pending.begin(); it != pending.end();) {
-          if (it->second.job.deadline >= now) {
+          const AnchorJob& job = it->second.job;
+          if (job.deadline + (job.deadline - job.selected) >= now) {
             ++it;
             continue;
           }

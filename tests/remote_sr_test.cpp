@@ -428,6 +428,41 @@ TEST(RemoteSr, ServeAndWorkerStartBeforeTheServer) {
   expect_accounted(s);
 }
 
+// A server that requires a token: serve and the worker pass it from their token file and work; a worker without it
+// is refused at once (ns::Error) or, when the refusal comes after its first try, never gets in nor a job.
+TEST(RemoteSr, TokenFromTheConfigIsPassedThrough) {
+  const std::string token = "s3cret-token-for-the-test";
+  test::NatsServer nats(0, token);
+  test::TempDir dir;
+  constexpr int kFrames = 90;
+  write_input(dir.file("a.webm"), kFrames, 3);
+  sr::save_model(sr::random_model(small_desc(), 7), dir.file("m.safetensors"));
+  std::ofstream(dir.file("token")) << token << "\n";
+  std::unique_ptr<engine::SrWorker> intruder;
+  try {
+    intruder = std::make_unique<engine::SrWorker>(worker_options(nats.url(), "intruder"));
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::io) << e.what();
+  }
+  engine::SrWorkerOptions with = worker_options(nats.url(), "w");
+  with.nats.token_file = dir.file("token");
+  engine::SrWorker worker(with);
+  engine::EngineConfig config = remote_config(nats.url());
+  config.nats.token_file = dir.file("token");
+  config.streams = {stream(dir, "a", "a.webm", "m.safetensors")};
+  engine::Engine serve(config);
+  serve.wait();
+  worker.stop();
+
+  EXPECT_GT(serve.stats().remote.results, 0);
+  EXPECT_GT(worker.stats().jobs_done, 0);
+  if (intruder) {
+    intruder->stop();
+    EXPECT_FALSE(intruder->stats().connected);
+    EXPECT_EQ(intruder->stats().jobs_done, 0);
+  }
+}
+
 TEST(RemoteSr, NatsRestartCostsAnchorsNotTheStream) {
   test::NatsServer server;
   test::NatsServer* nats = &server;

@@ -30,14 +30,16 @@ bool accepts_connections(int port) {
 
 }  // namespace
 
-NatsServer::NatsServer(int port) : port_(port > 0 ? port : core::free_loopback_port()) { start(); }
+NatsServer::NatsServer(int port, std::string token)
+    : port_(port > 0 ? port : core::free_loopback_port()), token_(std::move(token)) {
+  start();
+}
 
 void NatsServer::start() {
   const std::string log = dir_.file("nats-server.log");
-  process_ = std::make_unique<core::RunningChild>(
-      "nats-server",
-      std::vector<std::string>{"-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", dir_.file("store")}, std::filesystem::path(),
-      log);
+  std::vector<std::string> args = {"-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", dir_.file("store")};
+  if (!token_.empty()) args.insert(args.end(), {"--auth", token_});
+  process_ = std::make_unique<core::RunningChild>("nats-server", args, std::filesystem::path(), log);
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!accepts_connections(port_)) {
     if (std::chrono::steady_clock::now() > give_up) {

@@ -13,8 +13,9 @@ namespace ns::test {
 
 class NatsServer {
  public:
-  // Starts it on `port` (0: a free one); ns::Error (and a test failure) if it does not listen within 10 s.
-  explicit NatsServer(int port = 0);
+  // Starts it on `port` (0: a free one), requiring `token` from clients when given; ns::Error (and a test failure)
+  // if it does not listen within 10 s.
+  explicit NatsServer(int port = 0, std::string token = "");
   NatsServer(const NatsServer&) = delete;
   NatsServer& operator=(const NatsServer&) = delete;
 
@@ -25,6 +26,7 @@ class NatsServer {
  private:
   TempDir dir_;
   int port_ = 0;
+  std::string token_;
   std::unique_ptr<core::RunningChild> process_;
 };
 

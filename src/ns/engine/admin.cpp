@@ -1,7 +1,6 @@
 // The admin API: cpp-httplib's server on its own thread, each route a call into the engine.
 #include "ns/engine/admin.h"
 
-#include <httplib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +11,7 @@
 
 #include "ns/core/error.h"
 #include "ns/core/log.h"
+#include "ns/engine/http_impl.h"
 
 namespace ns::engine {
 
@@ -146,19 +146,7 @@ AdminServer::AdminServer(Engine& engine, const AdminOptions& options)
       answer_error(response, response.status, "bad request");
     }
   });
-  impl_->port = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
-  if (impl_->port <= 0) {
-    throw Error(ErrorCode::io, "admin: cannot listen on " + host + ":" + std::to_string(port) +
-                                   " (address in use or not local); pick another --admin address");
-  }
-  impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
-  // cpp-httplib 0.11 has no "ready" signal and its stop() does nothing before listening began: wait for that here,
-  // once, so that stop() always ends the thread.
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!server.is_running() && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  log::info(kLogger, "listening on http://{}:{}", host, impl_->port);
+  impl_->port = detail::listen_http(server, host, port, impl_->thread, "admin", "--admin");
 }
 
 AdminServer::~AdminServer() { stop(); }

@@ -472,6 +472,8 @@ struct Engine::Impl final : detail::Scheduling {
       s->close_when_idle();
       s->finalise();
     }
+    all.clear();
+    forget_old_ended();  // every stream has ended now, also those whose anchors were in flight at the last epoch
     std::lock_guard lock(life_mutex);
     drained = true;
     log::info(kLogger, "stopped after {} epochs; every output finalised", epochs.load());

@@ -11,8 +11,9 @@
 namespace ns::engine::detail {
 
 // Binds `server` to host:port (0: any free port), runs it on `thread` and returns the bound port once it listens.
-// `who` names the server in the error and the log line.
-int listen_http(httplib::Server& server, const std::string& host, int port, std::thread& thread,
-                const std::string& who);
+// `who` names the server in the error and the log line; `option` is the one that sets the address (the error's
+// advice).
+int listen_http(httplib::Server& server, const std::string& host, int port, std::thread& thread, const std::string& who,
+                const std::string& option);
 
 }  // namespace ns::engine::detail

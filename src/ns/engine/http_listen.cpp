@@ -7,12 +7,12 @@
 
 namespace ns::engine::detail {
 
-int listen_http(httplib::Server& server, const std::string& host, int port, std::thread& thread,
-                const std::string& who) {
+int listen_http(httplib::Server& server, const std::string& host, int port, std::thread& thread, const std::string& who,
+                const std::string& option) {
   const int bound = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
     throw Error(ErrorCode::io, who + ": cannot listen on " + host + ":" + std::to_string(port) +
-                                   " (address in use or not local); pick another address");
+                                   " (address in use or not local); pick another " + option + " address");
   }
   thread = std::thread([&server] { server.listen_after_bind(); });
   // cpp-httplib 0.11 has no "ready" signal and its stop() does nothing before listening began: wait for that here,

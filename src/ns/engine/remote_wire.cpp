@@ -63,6 +63,14 @@ void check_size(int width, int height, const char* what) {
   }
 }
 
+// The picture's planes, packed, at `to` (packed_size bytes).
+void pack_into(const core::Frame& frame, uint8_t* to) {
+  for (int p = 0; p < core::kPlaneCount; ++p) {
+    const auto row_bytes = static_cast<size_t>(frame.plane_width(p));
+    for (int y = 0; y < frame.plane_height(p); ++y, to += row_bytes) std::memcpy(to, frame.row(p, y), row_bytes);
+  }
+}
+
 }  // namespace
 
 std::vector<uint8_t> encode_prepare(const SrPrepare& p) {
@@ -91,11 +99,7 @@ int64_t packed_size(int width, int height) {
 
 std::vector<uint8_t> pack_frame(const core::Frame& frame) {
   std::vector<uint8_t> out(static_cast<size_t>(packed_size(frame.width(), frame.height())));
-  uint8_t* to = out.data();
-  for (int p = 0; p < core::kPlaneCount; ++p) {
-    const auto row_bytes = static_cast<size_t>(frame.plane_width(p));
-    for (int y = 0; y < frame.plane_height(p); ++y, to += row_bytes) std::memcpy(to, frame.row(p, y), row_bytes);
-  }
+  pack_into(frame, out.data());
   return out;
 }
 
@@ -119,9 +123,9 @@ std::vector<uint8_t> encode_job(const SrJobHeader& h, const core::Frame& lr) {
   const json header = {{"job", h.job},     {"reply", h.reply},         {"stream", h.stream},
                        {"model", h.model}, {"precision", h.precision}, {"deadline_ms", h.deadline_ms},
                        {"width", lr.width()}, {"height", lr.height()}, {"pts", lr.pts}};
-  const std::vector<uint8_t> picture = pack_frame(lr);
-  std::vector<uint8_t> out = frame_message(kJobMagic, header, picture.size());
-  std::copy(picture.begin(), picture.end(), out.end() - static_cast<ptrdiff_t>(picture.size()));
+  const auto picture = static_cast<size_t>(packed_size(lr.width(), lr.height()));
+  std::vector<uint8_t> out = frame_message(kJobMagic, header, picture);
+  pack_into(lr, out.data() + out.size() - picture);  // straight into the message: no second copy
   return out;
 }
 

@@ -419,7 +419,7 @@ SrWorker::SrWorker(const SrWorkerOptions& options) {
       response.set_content(sr_worker_stats_json(stats()) + "\n", "application/json");
     });
     impl.metrics_port = detail::listen_http(impl.metrics, options.metrics_host, options.metrics_port,
-                                            impl.metrics_thread, "sr-worker metrics");
+                                            impl.metrics_thread, "sr-worker metrics", "--metrics");
   }
   impl.mailboxes.resize(options.devices.size());
   natsSubscription* prepare = nullptr;

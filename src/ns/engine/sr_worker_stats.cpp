@@ -42,11 +42,8 @@ std::string sr_worker_prometheus(const SrWorkerStats& s) {
   metric("neuroscaler_worker_batch_frames_total", "counter", "Frames super-resolved in those calls.");
   value("neuroscaler_worker_batch_frames_total", "", static_cast<double>(s.batch_frames));
   metric("neuroscaler_worker_latency_ms", "gauge", "Latency percentiles over the latest samples.");
-  for (const auto& [stage, l] : {std::pair{"sr", &s.sr_ms}, std::pair{"job", &s.job_ms}}) {
-    for (const auto& [q, v] : {std::pair{"0.5", l->p50}, std::pair{"0.95", l->p95}, std::pair{"0.99", l->p99}}) {
-      value("neuroscaler_worker_latency_ms", std::string("stage=\"") + stage + "\",quantile=\"" + q + "\"", v);
-    }
-  }
+  out.quantiles("neuroscaler_worker_latency_ms", "stage=\"sr\"", s.sr_ms);
+  out.quantiles("neuroscaler_worker_latency_ms", "stage=\"job\"", s.job_ms);
   return out.text();
 }
 

@@ -173,10 +173,7 @@ std::string stats_prometheus(const EngineStats& stats) {
     metric("neuroscaler_remote_sr_in_flight", "gauge", "Jobs published and waiting for their results.");
     value("neuroscaler_remote_sr_in_flight", "", static_cast<double>(r.in_flight));
     metric("neuroscaler_remote_sr_round_trip_ms", "gauge", "Publish to whole result, percentiles of the latest jobs.");
-    for (const auto& [q, v] : {std::pair{"0.5", r.round_trip_ms.p50}, std::pair{"0.95", r.round_trip_ms.p95},
-                               std::pair{"0.99", r.round_trip_ms.p99}}) {
-      value("neuroscaler_remote_sr_round_trip_ms", std::string("quantile=\"") + q + "\"", v);
-    }
+    out.quantiles("neuroscaler_remote_sr_round_trip_ms", "", r.round_trip_ms);
   }
   metric("neuroscaler_stream_info", "gauge", "1 per stream, labelled with its method.");
   for (const auto& s : stats.streams) {
@@ -212,9 +209,7 @@ std::string stats_prometheus(const EngineStats& stats) {
     const std::pair<const char*, const LatencyStats*> stages[] = {
         {"decode", &s.decode_ms}, {"sr", &s.sr_ms}, {"encode", &s.encode_ms}, {"anchor", &s.anchor_ms}};
     for (const auto& [stage, l] : stages) {
-      for (const auto& [q, v] : {std::pair{"0.5", l->p50}, std::pair{"0.95", l->p95}, std::pair{"0.99", l->p99}}) {
-        value("neuroscaler_stream_latency_ms", label(s.name) + ",stage=\"" + stage + "\",quantile=\"" + q + "\"", v);
-      }
+      out.quantiles("neuroscaler_stream_latency_ms", label(s.name) + ",stage=\"" + stage + "\"", *l);
     }
   }
   metric("neuroscaler_stream_realtime", "gauge", "1 while the stream meets the real-time criteria (reference 8.10).");

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,12 @@ class PrometheusText {
     char number[64];
     std::snprintf(number, sizeof number, "%.6g", v);
     text_ += std::string(name) + (labels.empty() ? "" : "{" + labels + "}") + " " + number + "\n";
+  }
+  // The p50, p95 and p99 of `l` as name{labels,quantile="..."} (labels may be empty).
+  void quantiles(const char* name, const std::string& labels, const LatencyStats& l) {
+    for (const auto& [q, v] : {std::pair{"0.5", l.p50}, std::pair{"0.95", l.p95}, std::pair{"0.99", l.p99}}) {
+      value(name, (labels.empty() ? "" : labels + ",") + "quantile=\"" + q + "\"", v);
+    }
   }
   const std::string& text() const { return text_; }
 

@@ -14,7 +14,6 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
-#include <fstream>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -514,6 +513,42 @@ TEST(Engine, ForgetsEndedStreamsBeyondTheLatest64) {
   EXPECT_LE(stats.streams.size(), 65u);  // 64 ended ones, and the last one if it had not ended when it was added
   EXPECT_GE(stats.streams.size(), 64u);
   EXPECT_EQ(stats.streams.back().name, fmt::format("s{}", kStreams - 1));  // the oldest went first
+}
+
+// An encoder restarting at another size inside one MPEG-TS feed (the second part continues the timestamps and carries
+// its own SPS): the stream fails at the switch saying so, and its output keeps every frame before it, decodable.
+TEST(Engine, InputChangingSizeFailsAtTheSwitchAndKeepsItsOutput) {
+  test::TempDir dir;
+  write_inputs(dir);
+  constexpr int kBefore = 24;
+  {
+    media::VideoWriter a(dir.file("a.ts"), 64, 36, {60, 1}, media::EncoderSettings::streamer_h264(64, 36, 200));
+    for (int i = 0; i < kBefore; ++i) a.write(test::synthetic_frame(64, 36, i, 3));
+    a.finish();
+    media::EncoderSettings continuing = media::EncoderSettings::streamer_h264(96, 54, 300);
+    continuing.muxer_options = {{"output_ts_offset", fmt::format("{}", kBefore / 60.0)},
+                                {"mpegts_flags", "initial_discontinuity"}};
+    media::VideoWriter b(dir.file("b.ts"), 96, 54, {60, 1}, continuing);
+    for (int i = 0; i < kBefore; ++i) b.write(test::synthetic_frame(96, 54, kBefore + i, 3));
+    b.finish();
+  }
+  {
+    std::ofstream joined(dir.file("switch.ts"), std::ios::binary);
+    for (const char* part : {"a.ts", "b.ts"}) joined << std::ifstream(dir.file(part), std::ios::binary).rdbuf();
+  }
+  engine::EngineConfig config = small_config();
+  config.streams = {stream(dir, "switch", "switch.ts"), stream(dir, "good", "in0.webm")};
+  engine::Engine engine(config);
+  engine.wait();
+  const engine::EngineStats stats = engine.stats();
+  const engine::StreamStats& s = find(stats, "switch");
+  EXPECT_EQ(s.state, engine::StreamState::failed);
+  EXPECT_NE(s.error.find("changed its picture size from 64x36 to 96x54 at frame 24"), std::string::npos) << s.error;
+  EXPECT_EQ(s.frames, kBefore);
+  const Decoded d = decode_hybrid(dir.file("switch.mkv"));
+  EXPECT_EQ(d.frames, kBefore);  // nothing of the new size slipped into the output
+  EXPECT_EQ(d.anchors, s.anchors_written);
+  EXPECT_EQ(find(stats, "good").state, engine::StreamState::finished);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "ns/core/error.h"
 #include "ns/core/metrics.h"
@@ -152,6 +153,32 @@ TEST(Media, WriterRejectsUnknownExtensionAndOptions) {
   settings.options["no-such-option"] = "1";
   EXPECT_EQ(test::error_code_of([&] { media::VideoWriter(dir.file("x.mkv"), 64, 48, {60, 1}, settings); }),
             ErrorCode::invalid_argument);
+  auto muxed = media::EncoderSettings::lossless();
+  muxed.muxer_options["no-such-muxer-option"] = "1";
+  EXPECT_EQ(test::error_code_of([&] { media::VideoWriter(dir.file("y.mkv"), 64, 48, {60, 1}, muxed); }),
+            ErrorCode::invalid_argument);
+}
+
+// A muxer option reaches the muxer: a file written with a timestamp offset starts that much later.
+TEST(Media, WriterPassesMuxerOptions) {
+  test::TempDir dir;
+  auto first_seconds = [&](const std::string& name, const std::map<std::string, std::string>& muxer_options) {
+    auto settings = media::EncoderSettings::streamer_h264(64, 48, 200);
+    settings.muxer_options = muxer_options;
+    {
+      media::VideoWriter writer(dir.file(name), 64, 48, {60, 1}, settings);
+      for (int i = 0; i < 4; ++i) writer.write(test::synthetic_frame(64, 48, i));
+      writer.finish();
+    }
+    media::VideoReader reader(dir.file(name));
+    core::Frame frame;
+    EXPECT_TRUE(reader.read(frame));
+    const media::Rational tb = reader.info().time_base;
+    return static_cast<double>(frame.pts) * tb.num / tb.den;
+  };
+  const double plain = first_seconds("plain.ts", {});
+  const double late = first_seconds("late.ts", {{"output_ts_offset", "2"}, {"mpegts_flags", "initial_discontinuity"}});
+  EXPECT_NEAR(late - plain, 2.0, 1.0 / 60);
 }
 
 TEST(Media, UnwritableOutputIsAnIoError) {

@@ -161,6 +161,14 @@ void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, co
     }
     // Every decoded frame: to selection (NeuroScaler) or to the HR output (baselines; false once that failed).
     auto take_frame = [&](core::Frame& frame, Clock::time_point packet_in) {
+      if (frame.width() != stream.lr_width || frame.height() != stream.lr_height) {
+        // The model, the selection and the output file are made for one size (an encoder restarted mid-feed).
+        throw Error(ErrorCode::unsupported,
+                    fmt::format("the input changed its picture size from {}x{} to {}x{} at frame {}; a stream "
+                                "keeps one size: add it again as a new stream for the new size",
+                                stream.lr_width, stream.lr_height, frame.width(), frame.height(), stream.frames.load()),
+                    ErrorContext{.file = stream.config.input});
+      }
       if (baseline) return baseline->take(frame, packet_in);
       keep_frame(stream, frame, packet_in, max_pending);
       return true;
@@ -180,11 +188,6 @@ void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, co
         if (due && !wait_until(stop, *due)) break;
       }
       const Clock::time_point packet_in = Clock::now();
-      {
-        std::lock_guard lock(stream.writer_mutex);
-        if (stream.writer) stream.writer->write_video(*packet);
-      }
-      stream.lr_bytes += static_cast<int64_t>(packet->data.size());
       coded.clear();
       if (!baseline) {
         try {
@@ -193,8 +196,15 @@ void run_ingest(std::stop_token stop, Stream& stream, Scheduling& scheduling, co
           log::warn(logger, "{}; the packet is left out of anchor selection", e.what());
         }
       }
+      // Decoded before it is written, so that a packet the stream cannot take (damaged, another picture size)
+      // stays out of the output.
       decoder.send(*packet);
       while (output_ok && decoder.receive(frame)) output_ok = take_frame(frame, packet_in);
+      {
+        std::lock_guard lock(stream.writer_mutex);
+        if (stream.writer) stream.writer->write_video(*packet);
+      }
+      stream.lr_bytes += static_cast<int64_t>(packet->data.size());
       if (!baseline) scheduling.push(stream, coded);
     }
     decoder.flush();

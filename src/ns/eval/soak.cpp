@@ -99,11 +99,32 @@ void record_states(const json& stats, std::vector<SoakStream>& streams) {
   }
 }
 
+// Slope of the least-squares line through the points (0 with fewer than two distinct x).
+double least_squares_slope(const std::vector<std::pair<double, double>>& points) {
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const auto& [x, y] : points) {
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  const double n = static_cast<double>(points.size());
+  const double spread = n * sxx - sx * sx;
+  return spread > 1e-12 ? (n * sxy - sx * sy) / spread : 0;
+}
+
 // What each kind must come to. Good: all of its frames, finished, a complete output (or, removed early, a playable
-// one). Bad: ended on its own (failed with an error, or finished short with a playable output); never hanging.
-bool meets_expectation(const SoakStream& s, int64_t good_frames) {
+// one). Resolution switch: failed at the switch, every frame before it in a playable output. Other bad ones: ended on
+// their own (failed with an error, or finished short with a playable output); never hanging.
+bool meets_expectation(const SoakStream& s, const detail::SoakFixtures& fixtures) {
   if (s.removed) return s.state == "removed" && s.output_frames >= 0;
-  if (s.kind == "good") return s.state == "finished" && s.frames == good_frames && s.output_frames == good_frames;
+  if (s.kind == "good") {
+    return s.state == "finished" && s.frames == fixtures.good_frames && s.output_frames == fixtures.good_frames;
+  }
+  if (s.kind == "resolution_switch") {
+    return s.state == "failed" && s.frames == fixtures.frames_before_switch &&
+           s.output_frames == fixtures.frames_before_switch;
+  }
   if (s.state == "failed") return !s.error.empty();
   return s.state == "finished" && s.output_frames >= 0;
 }
@@ -218,14 +239,17 @@ SoakReport run_soak(const SoakOptions& o) {
   // Memory: flat after warm-up (the first third) within a quarter and 32 MiB; judged on runs of a minute or more
   // (shorter ones are all warm-up: allocator arenas, and a sanitizer's quarantine of freed memory, still filling).
   const auto warm_end = started + (end - started) / 3;
+  std::vector<std::pair<double, double>> after_warm_up;  // (minutes, MiB)
   for (const auto& [kib, when] : rss) {
     if (when <= warm_end) {
       report.rss_warm_kib = kib;
     } else {
       report.rss_max_kib = std::max(report.rss_max_kib, kib);
       report.rss_end_kib = kib;
+      after_warm_up.emplace_back(std::chrono::duration<double>(when - started).count() / 60, kib / 1024.0);
     }
   }
+  report.rss_trend_mib_per_min = least_squares_slope(after_warm_up);
   report.memory_judged = o.seconds >= kMemoryJudgedFromSeconds;
   if (report.memory_judged && report.rss_warm_kib > 0 &&
       report.rss_max_kib > report.rss_warm_kib * 5 / 4 + 32 * 1024) {
@@ -239,7 +263,7 @@ SoakReport run_soak(const SoakOptions& o) {
   record_states(json::parse(stats_file, nullptr, false), streams);
   for (SoakStream& s : streams) {
     s.output_frames = decoded_frames((out / "outputs" / (s.name + ".mkv")).string());
-    s.ok = meets_expectation(s, fixtures.good_frames);
+    s.ok = meets_expectation(s, fixtures);
     if (!s.ok) {
       report.problems.push_back(fmt::format("{}: state {}, {} frames, output {} frames{}", s.name, s.state, s.frames,
                                             s.output_frames, s.error.empty() ? "" : ", error: " + s.error));
@@ -270,8 +294,9 @@ std::string soak_markdown(const SoakReport& r) {
     for (const SoakStream& s : r.streams) ok += s.kind == kind && s.ok ? 1 : 0;
     md += fmt::format("| {} | {} | {} | {} |\n", kind, total, how, ok);
   }
-  md += fmt::format("\nserve RSS: {} MiB after warm-up, {} MiB at most after it, {} MiB at the end{}\n",
-                    r.rss_warm_kib / 1024, r.rss_max_kib / 1024, r.rss_end_kib / 1024,
+  md += fmt::format("\nserve RSS: {} MiB after warm-up, {} MiB at most after it, {} MiB at the end; trend after "
+                    "warm-up {:+.1f} MiB/min (least squares){}\n",
+                    r.rss_warm_kib / 1024, r.rss_max_kib / 1024, r.rss_end_kib / 1024, r.rss_trend_mib_per_min,
                     r.memory_judged ? "" : " (not judged: a run under a minute is all warm-up)");
   std::map<std::string, std::string> errors;  // one example error per bad kind
   for (const SoakStream& s : r.streams) {

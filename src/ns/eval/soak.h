@@ -48,6 +48,7 @@ struct SoakReport {
   int64_t rss_warm_kib = 0;        // serve's RSS at the end of warm-up (the first third)
   int64_t rss_max_kib = 0;         // the largest sample after warm-up
   int64_t rss_end_kib = 0;         // the last sample before the stop
+  double rss_trend_mib_per_min = 0;  // least-squares slope of the samples after warm-up
   bool memory_judged = false;      // runs of a minute or more: flat within a quarter and 32 MiB after warm-up
   std::vector<std::string> problems;  // empty: passed
   bool passed() const { return problems.empty(); }

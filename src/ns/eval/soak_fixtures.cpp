@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <iterator>
 
@@ -75,21 +77,25 @@ SoakFixtures make_soak_fixtures(const std::filesystem::path& dir) {
   f.truncated = file("truncated.webm");
   write_bytes(f.truncated, {good.begin(), good.begin() + static_cast<ptrdiff_t>(good.size() / 2)});
   f.stall_prefix.assign(good.begin(), good.begin() + static_cast<ptrdiff_t>(good.size() * 2 / 5));
-  // MPEG-TS files concatenate: as a streamer's encoder restarting at another size, the second part switches the
-  // size (and restarts the timestamps) mid-stream.
+  // An encoder restarting at another size inside one MPEG-TS feed, as a broadcast splicer joins two: the second
+  // part continues the first's timestamps, flags its first packets as a discontinuity (so the demuxer accepts the
+  // restarted continuity counters) and carries a new SPS, so the decoder meets the size change in-band.
   write_video(file("switch_a.ts"), 96, 54, kFrames / 2, media::EncoderSettings::streamer_h264(96, 54, 150));
-  write_video(file("switch_b.ts"), 128, 72, kFrames / 2, media::EncoderSettings::streamer_h264(128, 72, 200),
-              kFrames / 2);
+  media::EncoderSettings continuing = media::EncoderSettings::streamer_h264(128, 72, 200);
+  continuing.muxer_options = {{"output_ts_offset", fmt::format("{}", kFrames / 2 / 60.0)},
+                              {"mpegts_flags", "initial_discontinuity"}};
+  write_video(file("switch_b.ts"), 128, 72, kFrames / 2, continuing, kFrames / 2);
   std::vector<uint8_t> both = read_bytes(file("switch_a.ts"));
   const std::vector<uint8_t> second = read_bytes(file("switch_b.ts"));
   both.insert(both.end(), second.begin(), second.end());
   f.resolution_switch = file("switch.ts");
+  f.frames_before_switch = kFrames / 2;
   write_bytes(f.resolution_switch, both);
   return f;
 }
 
 StallingSource::StallingSource(std::vector<uint8_t> prefix) : prefix_(std::move(prefix)) {
-  listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);  // not inherited by serve
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -114,7 +120,7 @@ void StallingSource::serve() {
   while (!stopping_) {
     pollfd wait{listener_, POLLIN, 0};
     if (::poll(&wait, 1, 100) <= 0) continue;
-    const int fd = ::accept(listener_, nullptr, nullptr);
+    const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
     size_t sent = 0;
     while (sent < prefix_.size()) {

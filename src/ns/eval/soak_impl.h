@@ -16,7 +16,8 @@ struct SoakFixtures {
   int64_t good_frames = 0;
   std::string corrupt;            // the good file with a run of bytes flipped in the middle
   std::string truncated;          // the good file's first half
-  std::string resolution_switch;  // MPEG-TS, H.264: 96x54, then 128x72 (timestamps restarting)
+  std::string resolution_switch;  // MPEG-TS, H.264: 96x54, then in-band 128x72 (a spliced feed)
+  int64_t frames_before_switch = 0;
   std::vector<uint8_t> stall_prefix;  // the first 40 % of the good file, for StallingSource
 };
 SoakFixtures make_soak_fixtures(const std::filesystem::path& dir);

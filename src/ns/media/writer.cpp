@@ -12,6 +12,24 @@ namespace ns::media {
 
 using detail::check_av;
 
+namespace {
+
+// Runs `use` with `options` as an AVDictionary; the keys FFmpeg did not take are listed in `unused`.
+template <typename Use>
+int with_options(const std::map<std::string, std::string>& options, std::string& unused, Use use) {
+  AVDictionary* dict = nullptr;
+  for (const auto& [key, value] : options) av_dict_set(&dict, key.c_str(), value.c_str(), 0);
+  const int status = use(&dict);
+  unused.clear();
+  for (const AVDictionaryEntry* e = nullptr; (e = av_dict_get(dict, "", e, AV_DICT_IGNORE_SUFFIX));) {
+    unused += (unused.empty() ? "" : ", ") + std::string(e->key);
+  }
+  av_dict_free(&dict);
+  return status;
+}
+
+}  // namespace
+
 int streamer_bitrate_kbps(int width, int height) {
   // Reference §9.1: 700 kbps at 360p, 4125 at 720p, 6750 at 1080p, 35,500 at 2160p; sizes in between
   // are interpolated linearly in pixel count, smaller ones scaled down proportionally (at least 50).
@@ -156,14 +174,8 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, Rationa
   if (settings.qmax >= 0) c->qmax = settings.qmax;
   if (m.output->oformat->flags & AVFMT_GLOBALHEADER) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 
-  AVDictionary* options = nullptr;
-  for (const auto& [key, value] : settings.options) av_dict_set(&options, key.c_str(), value.c_str(), 0);
-  const int opened = avcodec_open2(c, codec, &options);
   std::string unused;
-  for (const AVDictionaryEntry* e = nullptr; (e = av_dict_get(options, "", e, AV_DICT_IGNORE_SUFFIX));) {
-    unused += (unused.empty() ? "" : ", ") + std::string(e->key);
-  }
-  av_dict_free(&options);
+  const int opened = with_options(settings.options, unused, [&](AVDictionary** o) { return avcodec_open2(c, codec, o); });
   check_av(opened, path, ("opening encoder " + settings.encoder).c_str(), "check the encoder options");
   if (!unused.empty()) {
     throw Error(ErrorCode::invalid_argument, "encoder " + settings.encoder + " does not know the options " + unused,
@@ -179,7 +191,14 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, Rationa
     check_av(avio_open(&m.output->pb, path.c_str(), AVIO_FLAG_WRITE), path, "creating the file",
              "check that the folder exists and is writable");
   }
-  check_av(avformat_write_header(m.output, nullptr), path, "writing the header", "check free disk space");
+  const int written =
+      with_options(settings.muxer_options, unused, [&](AVDictionary** o) { return avformat_write_header(m.output, o); });
+  check_av(written, path, "writing the header", "check free disk space");
+  if (!unused.empty()) {
+    throw Error(ErrorCode::invalid_argument, std::string("muxer ") + m.output->oformat->name +
+                                                 " does not know the options " + unused,
+                ErrorContext{.file = path});
+  }
   m.header_written = true;
 }
 

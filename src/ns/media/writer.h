@@ -27,6 +27,9 @@ struct EncoderSettings {
   int qmin = -1;                        // -1 = encoder default
   int qmax = -1;
   std::map<std::string, std::string> options;  // passed to the encoder as AVOptions (e.g. "cpu-used")
+  // Passed to the muxer as AVOptions, e.g. {"output_ts_offset", "1.5"} (seconds added to every timestamp) and
+  // MPEG-TS's {"mpegts_flags", "initial_discontinuity"}: a file that continues another one when joined to it.
+  std::map<std::string, std::string> muxer_options;
 
   // Reference §9.2: libvpx-vp9, realtime, one pass, b = R, min 0.5R, max 1.5R, buffer 2R, GOP 120,
   // auto alt-ref with 16 frames of lag, qmin 4, qmax 48, error resilient, row-mt, frame-parallel;

@@ -35,6 +35,7 @@ using Json = nlohmann::ordered_json;
 
 constexpr const char* kManifestName = "manifest.json";
 constexpr const char* kFormatName = "neuroscaler-sample";
+constexpr const char* kVideoContent = "video";  // the manifest's content for make_sample_from_video
 
 struct RenderedFrame {
   core::Frame hr;
@@ -121,10 +122,12 @@ void render_worker(const SampleScene& scene, FrameWindow& window, int worker, in
   }
 }
 
-std::string rebuilt_command_line(const SampleOptions& o) {
+std::string rebuilt_command_line(const SampleOptions& o, int fps) {
   std::ostringstream s;
-  s << "neuroscaler sample --out " << o.out_dir.string() << " --hr " << o.hr_height << " --seed " << o.seed
-    << " --train-seconds " << o.train_seconds << " --test-seconds " << o.test_seconds << " --fps " << o.fps;
+  s << "neuroscaler sample --out " << o.out_dir.string();
+  if (o.content != SampleContent::sample) s << " --content " << sample_content_name(o.content);
+  s << " --hr " << o.hr_height << " --seed " << o.seed << " --train-seconds " << o.train_seconds
+    << " --test-seconds " << o.test_seconds << " --fps " << fps;
   if (!o.photos.empty()) {
     s << " --photos";
     for (const std::string& p : o.photos) s << ' ' << p;
@@ -136,6 +139,7 @@ Json manifest_to_json(const SampleManifest& m) {
   Json j;
   j["format"] = kFormatName;
   j["version"] = m.version;
+  j["content"] = m.content ? std::string(sample_content_name(*m.content)) : kVideoContent;
   j["seed"] = m.seed;
   j["fps"] = m.fps;
   j["hr"] = {{"width", m.hr_width}, {"height", m.hr_height}};
@@ -309,8 +313,9 @@ SampleManifest make_sample(const SampleOptions& options) {
 
   SampleManifest m;
   m.dir = dir;
+  m.content = options.content;
   m.seed = options.seed;
-  m.fps = options.fps;
+  m.fps = scene.fps();
   m.hr_width = scene.width();
   m.hr_height = scene.height();
   m.lr_width = scene.width() / kSampleScale;
@@ -319,11 +324,11 @@ SampleManifest make_sample(const SampleOptions& options) {
   m.scene_cut_frame = scene.scene_cut_frame();
   m.shots = scene.shots();
   m.photos = scene.impl().photo_paths;
-  m.command_line = options.command_line.empty() ? rebuilt_command_line(options) : options.command_line;
+  m.command_line = options.command_line.empty() ? rebuilt_command_line(options, m.fps) : options.command_line;
   const int64_t train = scene.train_frame_count();
   const int64_t total = scene.frame_count();
-  m.segments = {{"train", 0, train, static_cast<double>(train) / options.fps},
-                {"test", train, total - train, static_cast<double>(total - train) / options.fps}};
+  m.segments = {{"train", 0, train, static_cast<double>(train) / m.fps},
+                {"test", train, total - train, static_cast<double>(total - train) / m.fps}};
 
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   const int workers = options.render_threads > 0 ? std::min(options.render_threads, 64) : std::clamp(cores, 1, 8);
@@ -342,10 +347,11 @@ SampleManifest make_sample(const SampleOptions& options) {
     threads.emplace_back(render_worker, std::cref(scene), std::ref(window), w, workers, m.lr_width, m.lr_height);
   }
 
-  core::Progress progress("sample " + std::to_string(m.hr_height) + "p", total);
+  core::Progress progress(std::string(sample_content_name(options.content)) + " " + std::to_string(m.hr_height) + "p",
+                          total);
   for (const SampleSegment& segment : m.segments) {
     detail::SegmentWriters writers =
-        detail::open_segment(dir, segment.name, m.hr_width, m.hr_height, m.lr_width, m.lr_height, options.fps);
+        detail::open_segment(dir, segment.name, m.hr_width, m.hr_height, m.lr_width, m.lr_height, m.fps);
     for (int64_t i = segment.first_frame; i < segment.first_frame + segment.frame_count; ++i) {
       RenderedFrame frame = window.take();
       NS_ASSERT(frame.hr.index == i);
@@ -392,6 +398,19 @@ SampleManifest load_sample_manifest(const fs::path& dir) {
                 "sample manifest version " + std::to_string(m.version) + " is not supported (this program reads " +
                     std::to_string(kSampleManifestVersion) + "); run 'neuroscaler sample' again",
                 ErrorContext{.file = file});
+  }
+  if (j.contains("content")) {  // older manifests have none: they are samples
+    const std::string name = r.get<std::string>(j, "content");
+    const std::vector<SampleContent>& kinds = sample_contents();
+    const auto kind = std::find_if(kinds.begin(), kinds.end(),
+                                   [&](SampleContent c) { return sample_content_name(c) == name; });
+    if (kind != kinds.end()) {
+      m.content = *kind;
+    } else if (name == kVideoContent) {
+      m.content = std::nullopt;
+    } else {
+      r.fail("unknown content '" + name + "'");
+    }
   }
   m.seed = r.get<uint32_t>(j, "seed");
   m.fps = r.get<int>(j, "fps");

@@ -1,7 +1,6 @@
-// ns/eval: the built-in sample: a camera panning and zooming over real photographs, textured cut-outs
-// moving on their own, and one scene cut; HR reference (lossless FFV1) + LR x3 streamer encodes (VP9, H.264).
-// In: SampleOptions (output dir, HR size, seed, segment lengths, photos). Out: files + manifest.json in the
-// dir, described by SampleManifest; render_sample_frame gives single HR frames (for tests and tools).
+// ns/eval: the built-in sample (a camera panning and zooming over real photographs, textured cut-outs moving on
+// their own, one scene cut) and the other SampleContent kinds; HR reference (lossless FFV1) + LR x3 streamer encodes
+// (VP9, H.264). In: SampleOptions. Out: files + manifest.json in the dir (SampleManifest); render_sample_frame.
 // Thread-safety: a SampleScene is read-only after construction; render from any number of threads.
 // Errors: ns::Error not_found (photo missing: run scripts/setup), io (out dir unwritable), corrupt (manifest).
 #pragma once
@@ -9,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,14 +20,32 @@ namespace ns::eval {
 inline constexpr int kSampleManifestVersion = 1;
 inline constexpr int kSampleScale = 3;  // LR = HR / 3 (area filter)
 
+// What the rendered content shows: the sample itself, or one of the other kinds of a selection set (issue 20),
+// each deterministic by seed and with its own native frame rate.
+enum class SampleContent {
+  sample,     // camera pan and zoom at varying speed, moving cut-outs, one scene cut (60 fps)
+  pan,        // a constant-speed camera pan over one photo, turning back at its edges; no cut-outs, no cut (60 fps)
+  zoom,       // a steady zoom in, then out, over the largest photo; no cut-outs, no cut (60 fps)
+  still,      // "static": a fixed camera, two small cut-outs moving slowly; no cut (60 fps)
+  fast,       // fast camera and cut-outs, a scene cut every 2 to 3 s (60 fps)
+  grain,      // the sample's scenes with film grain (24 fps)
+  low_light,  // the sample's scenes under-exposed, crushed shadows, sensor noise (30 fps)
+};
+std::string_view sample_content_name(SampleContent content);  // "sample", "pan", ..., "static", "low-light"
+const std::vector<SampleContent>& sample_contents();           // every kind, in the order above
+// The kind a name stands for; throws invalid_argument naming the kinds.
+SampleContent parse_sample_content(std::string_view name);
+int sample_content_fps(SampleContent content);  // native frame rate
+
 struct SampleOptions {
   std::filesystem::path out_dir;
+  SampleContent content = SampleContent::sample;
   int hr_height = 1080;       // 1080 (LR 640x360) or 2160 (LR 1280x720); any multiple of 6 works
   int hr_width = 0;           // 0 = 16:9 from hr_height; must be a multiple of 6 (even LR sizes)
   uint32_t seed = 1;
   double train_seconds = 5;   // the train segment comes first,
-  double test_seconds = 10;   // then the test segment, which holds the scene cut (at 60 % of it)
-  int fps = 60;
+  double test_seconds = 10;   // then the test segment, which holds the sample's scene cut (at 60 % of it)
+  int fps = 0;                // 0 = the content's native rate (sample_content_fps)
   std::vector<std::string> photos;  // empty = the default photographs for the HR size (Debian packages)
   bool camera_motion = true;  // false: the camera stays where it starts (tests)
   bool object_motion = true;  // false: the moving objects stay where they start (tests)
@@ -70,6 +88,9 @@ struct SampleShot {
 struct SampleManifest {
   std::filesystem::path dir;  // where manifest.json was read from or written to (not stored in it)
   int version = kSampleManifestVersion;
+  // The rendered kind; empty for a sample made from the user's video ("video" in the file; a manifest without the
+  // field is a sample's, as before the kinds existed).
+  std::optional<SampleContent> content = SampleContent::sample;
   uint32_t seed = 0;
   int fps = 0;
   int hr_width = 0;
@@ -79,7 +100,7 @@ struct SampleManifest {
   int scale = kSampleScale;
   std::string lr_filter;                 // "area"
   bool hr_lossless = true;               // the HR files decode to exactly the rendered frames
-  int64_t scene_cut_frame = -1;          // first frame of the second shot (in the whole sequence)
+  int64_t scene_cut_frame = -1;          // first frame of the second shot (whole sequence); -1: one shot
   std::vector<SampleSegment> segments;   // train, then test
   std::vector<SampleFile> files;
   std::vector<SampleShot> shots;
@@ -103,10 +124,11 @@ class SampleScene {
 
   int width() const;
   int height() const;
-  int fps() const;
+  int fps() const;                   // the options' fps, or the content's native rate
   int64_t frame_count() const;       // train + test
   int64_t train_frame_count() const;
-  int64_t scene_cut_frame() const;   // first frame of the second shot
+  int64_t scene_cut_frame() const;   // first frame of the second shot; -1 when there is one shot
+  SampleContent content() const;
   const std::vector<SampleShot>& shots() const;
 
   struct Impl;

@@ -1,12 +1,12 @@
 // The sample renderer: photos prepared once, then per frame a camera view of the shot's background photo
-// (bilinear, fixed point) with textured cut-outs composited over it (soft edges, soft drop shadow).
+// (bilinear, fixed point) with textured cut-outs composited over it (soft edges, soft drop shadow). What each
+// shot holds is planned per content kind in scene_content.cpp, from the building blocks here.
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cmath>
 #include <filesystem>
 #include <numbers>
-#include <random>
 #include <system_error>
 
 #include "ns/core/colour.h"
@@ -25,28 +25,13 @@ namespace fs = std::filesystem;
 using detail::Camera;
 using detail::MovingObject;
 using detail::Photo;
+using detail::Rng;
 using detail::Shot;
 
 constexpr double kTwoPi = 2 * std::numbers::pi;
 constexpr double kMaxZoom = 1.3;        // photo pixels per output pixel at the widest view
-constexpr double kPrepareMargin = 1.4;  // photos are prepared at up to this many times the output size
 constexpr double kObjectPhotoSpan = 5.0;   // see object_photo_side
-constexpr double kCutFraction = 0.6;    // where in the test segment the scene cut falls
 constexpr double kSpeedKeySeconds = 1.5;
-
-// Uniform numbers from mt19937's specified output, so a seed gives the same scene with any library.
-class Rng {
- public:
-  Rng(uint32_t seed, uint32_t stream) {
-    std::seed_seq seq{seed, stream, 0x6e73u};
-    gen_.seed(seq);
-  }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * (static_cast<double>(gen_()) / 4294967296.0); }
-  double sign() { return (gen_() & 1u) ? 1.0 : -1.0; }
-
- private:
-  std::mt19937 gen_;
-};
 
 double smoothstep(double e0, double e1, double x) {
   const double t = std::clamp((x - e0) / (e1 - e0), 0.0, 1.0);
@@ -95,9 +80,12 @@ core::RgbImage load_photo(const std::string& path) {
   return image;
 }
 
+}  // namespace
+
 // Down-scales a photo (bicubic, anti-aliased) to the smallest size that still covers min_width x min_height;
 // photos that are not larger than that are kept as they are.
-Photo prepare_photo(const core::RgbImage& source, const std::string& path, double min_width, double min_height) {
+Photo detail::prepare_photo(const core::RgbImage& source, const std::string& path, double min_width,
+                            double min_height) {
   Photo photo;
   photo.path = path;
   photo.source_width = source.width;
@@ -115,9 +103,9 @@ Photo prepare_photo(const core::RgbImage& source, const std::string& path, doubl
 }
 
 // Camera path of one shot: a smooth pan (sum of two sines per axis) and zoom, run at a speed that
-// changes smoothly between random key speeds every 1.5 s (from almost still to fast).
-void plan_camera(Shot& shot, const Photo& photo, int out_width, int out_height, int fps, bool moving, Rng& rng,
-                 Rng& speed_rng) {
+// changes smoothly between random key speeds every 1.5 s (the sample's: from almost still to fast).
+void detail::plan_camera(Shot& shot, const Photo& photo, int out_width, int out_height, int fps, bool moving,
+                         SpeedRange speeds, Rng& rng, Rng& speed_rng) {
   const double pw = photo.image.width;
   const double ph = photo.image.height;
   const double fit = std::min(pw / out_width, ph / out_height);
@@ -132,7 +120,7 @@ void plan_camera(Shot& shot, const Photo& photo, int out_width, int out_height, 
   // Key speeds come from their own stream, so the paths above do not depend on the shot's length.
   const double key_frames = kSpeedKeySeconds * fps;
   std::vector<double> keys(static_cast<size_t>(shot.frame_count / key_frames) + 2);
-  for (double& k : keys) k = speed_rng.uniform(0.05, 1.6);
+  for (double& k : keys) k = speed_rng.uniform(speeds.lo, speeds.hi);
 
   shot.cameras.resize(static_cast<size_t>(shot.frame_count));
   shot.min_zoom = zoom_hi;
@@ -158,7 +146,7 @@ void plan_camera(Shot& shot, const Photo& photo, int out_width, int out_height, 
 }
 
 // Shape, size and path of a cut-out (in output pixels); the texture is placed by place_texture.
-MovingObject plan_object(bool disc, int out_height, Rng& rng) {
+MovingObject detail::plan_object(bool disc, int out_height, Rng& rng) {
   MovingObject o;
   o.disc = disc;
   const double h = out_height;
@@ -189,9 +177,11 @@ MovingObject plan_object(bool disc, int out_height, Rng& rng) {
 
 // The size of photo a cut-out is taken from: its short side spans this many times the object's half size,
 // so the cut-out shows a recognisable part of the photo at about one photo pixel per output pixel.
-double object_photo_side(const MovingObject& o) { return kObjectPhotoSpan * std::max(o.half_width, o.half_height); }
+double detail::object_photo_side(const MovingObject& o) {
+  return kObjectPhotoSpan * std::max(o.half_width, o.half_height);
+}
 
-void place_texture(MovingObject& o, int photo_index, const Photo& photo, Rng& rng) {
+void detail::place_texture(MovingObject& o, int photo_index, const Photo& photo, Rng& rng) {
   o.photo = photo_index;
   const double reach = std::sqrt(o.half_width * o.half_width + o.half_height * o.half_height) + 2;
   const double pw = photo.image.width;
@@ -202,6 +192,8 @@ void place_texture(MovingObject& o, int photo_index, const Photo& photo, Rng& rn
   o.tex_x = pw / 2 + rng.uniform(-0.6, 0.6) * room_x;
   o.tex_y = ph / 2 + rng.uniform(-0.6, 0.6) * room_y;
 }
+
+namespace {
 
 // Signed distance from a point in object coordinates to the object's edge (negative inside).
 double object_distance(const MovingObject& o, double x, double y) {
@@ -249,7 +241,9 @@ void sample_bilinear(const core::RgbImage& img, double u, double v, float rgb[3]
   }
 }
 
-void render_background(const Photo& photo, const Camera& cam, core::RgbImage& out, int y0, int y1) {
+}  // namespace
+
+void detail::render_background(const Photo& photo, const Camera& cam, core::RgbImage& out, int y0, int y1) {
   const core::RgbImage& img = photo.image;
   const int w = out.width;
   const int h = out.height;
@@ -290,6 +284,8 @@ void render_background(const Photo& photo, const Camera& cam, core::RgbImage& ou
     }
   }
 }
+
+namespace {
 
 void composite_object(const MovingObject& o, const SampleObjectState& s, const Photo& photo, core::RgbImage& out,
                       int y0, int y1) {
@@ -415,7 +411,29 @@ std::vector<SamplePhoto> default_sample_photos(int hr_height) {
   return {evening, path, kleiber, cups, leaf};
 }
 
-int SampleScene::Impl::shot_of(int64_t index) const { return index >= cut_frame ? 1 : 0; }
+int SampleScene::Impl::shot_of(int64_t index) const {
+  const auto after = std::upper_bound(shots.begin(), shots.end(), index,
+                                      [](int64_t i, const Shot& shot) { return i < shot.first_frame; });
+  return static_cast<int>(after - shots.begin()) - 1;
+}
+
+int detail::PhotoSource::add(int source, double min_width, double min_height) {
+  const auto key = std::make_tuple(source, min_width, min_height);
+  if (const auto it = prepared.find(key); it != prepared.end()) return it->second;
+  scene.photos.push_back(prepare_photo(images[static_cast<size_t>(source)],
+                                       scene.photo_paths[static_cast<size_t>(source)], min_width, min_height));
+  const int index = static_cast<int>(scene.photos.size()) - 1;
+  prepared.emplace(key, index);
+  return index;
+}
+
+void detail::PhotoSource::add_object(MovingObject& o, int background_source, Rng& rng) {
+  int source = next_object_photo++ % count();
+  if (source == background_source) source = (source + 1) % count();
+  const double side = object_photo_side(o);
+  const int photo = add(source, side, side);
+  place_texture(o, photo, scene.photos[static_cast<size_t>(photo)], rng);
+}
 
 SampleScene::SampleScene(const SampleOptions& options) : impl_(std::make_unique<Impl>()) {
   Impl& s = *impl_;
@@ -431,56 +449,36 @@ SampleScene::SampleScene(const SampleOptions& options) : impl_(std::make_unique<
                 "sample: HR size " + std::to_string(s.width) + "x" + std::to_string(s.height) +
                     " is not a multiple of " + std::to_string(unit) + "; the LR size (HR / 3) must be even");
   }
-  if (options.fps <= 0 || options.fps > 240) {
-    throw Error(ErrorCode::invalid_argument, "sample: fps must be in 1..240 (" + std::to_string(options.fps) + ")");
+  if (options.fps == 0) s.options.fps = sample_content_fps(options.content);
+  const int fps = s.options.fps;
+  if (fps <= 0 || fps > 240) {
+    throw Error(ErrorCode::invalid_argument, "sample: fps must be in 1..240 (" + std::to_string(fps) + ")");
   }
-  s.train_frames = std::llround(options.train_seconds * options.fps);
-  s.test_frames = std::llround(options.test_seconds * options.fps);
+  s.train_frames = std::llround(options.train_seconds * fps);
+  s.test_frames = std::llround(options.test_seconds * fps);
   if (s.train_frames < 1 || s.test_frames < 2) {
     throw Error(ErrorCode::invalid_argument,
                 "sample: the train segment needs at least 1 frame and the test segment at least 2 (" +
                     std::to_string(s.train_frames) + " and " + std::to_string(s.test_frames) +
                     "); use longer --train-seconds / --test-seconds");
   }
-  const int64_t cut_offset = std::llround(kCutFraction * static_cast<double>(s.test_frames));
-  s.cut_frame = s.train_frames + std::clamp<int64_t>(cut_offset, 1, s.test_frames - 1);
 
-  const std::vector<std::string> paths = resolve_photos(options);
-  std::vector<core::RgbImage> sources;
-  for (const std::string& p : paths) sources.push_back(load_photo(p));
-  s.photo_paths = paths;
-  const int n = static_cast<int>(paths.size());
-  auto add_photo = [&](int source, double min_width, double min_height) {
-    s.photos.push_back(prepare_photo(sources[static_cast<size_t>(source)], paths[static_cast<size_t>(source)],
-                                     min_width, min_height));
-    return static_cast<int>(s.photos.size()) - 1;
-  };
+  s.photo_paths = resolve_photos(options);
+  std::vector<core::RgbImage> images;
+  for (const std::string& p : s.photo_paths) images.push_back(load_photo(p));
+  detail::PhotoSource photos{.scene = s, .images = images};
 
-  const int64_t total = s.train_frames + s.test_frames;
-  const int64_t starts[2] = {0, s.cut_frame};
-  const int64_t ends[2] = {s.cut_frame, total};
-  int next_object_photo = 2;
-  for (int k = 0; k < 2; ++k) {
+  std::vector<int64_t> starts = detail::plan_shot_starts(s);
+  NS_ASSERT(!starts.empty() && starts[0] == 0);
+  starts.push_back(s.train_frames + s.test_frames);
+  s.cut_frame = starts.size() > 2 ? starts[1] : -1;
+  for (size_t k = 0; k + 1 < starts.size(); ++k) {
     Rng rng(options.seed, static_cast<uint32_t>(k));
     Rng speed_rng(options.seed, static_cast<uint32_t>(100 + k));
     Shot shot;
-    const int background = k % n;
-    shot.background = add_photo(background, kPrepareMargin * s.width, kPrepareMargin * s.height);
     shot.first_frame = starts[k];
-    shot.frame_count = ends[k] - starts[k];
-    plan_camera(shot, s.photos[static_cast<size_t>(shot.background)], s.width, s.height, options.fps,
-                options.camera_motion, rng, speed_rng);
-    // Shot 1 has a disc and a rounded rectangle, shot 2 one disc; each cut from another photo.
-    const int object_count = k == 0 ? 2 : 1;
-    for (int j = 0; j < object_count; ++j) {
-      int source = next_object_photo++ % n;
-      if (source == background) source = (source + 1) % n;
-      MovingObject o = plan_object(j == 0, s.height, rng);
-      const double side = object_photo_side(o);
-      const int photo = add_photo(source, side, side);
-      place_texture(o, photo, s.photos[static_cast<size_t>(photo)], rng);
-      shot.objects.push_back(o);
-    }
+    shot.frame_count = starts[k + 1] - starts[k];
+    detail::plan_shot(s, static_cast<int>(k), shot, photos, rng, speed_rng);
     SampleShot info;
     info.first_frame = shot.first_frame;
     info.frame_count = shot.frame_count;
@@ -502,6 +500,7 @@ SampleScene::~SampleScene() = default;
 int SampleScene::width() const { return impl_->width; }
 int SampleScene::height() const { return impl_->height; }
 int SampleScene::fps() const { return impl_->options.fps; }
+SampleContent SampleScene::content() const { return impl_->options.content; }
 int64_t SampleScene::frame_count() const { return impl_->train_frames + impl_->test_frames; }
 int64_t SampleScene::train_frame_count() const { return impl_->train_frames; }
 int64_t SampleScene::scene_cut_frame() const { return impl_->cut_frame; }
@@ -527,11 +526,16 @@ void detail::render_rows(const SampleScene::Impl& s, int64_t index, core::RgbIma
   NS_ASSERT(0 <= y0 && y0 <= y1 && y1 <= s.height);
   const Shot& shot = s.shots[static_cast<size_t>(s.shot_of(index))];
   const Camera& cam = shot.cameras[static_cast<size_t>(index - shot.first_frame)];
-  render_background(s.photos[static_cast<size_t>(shot.background)], cam, out, y0, y1);
+  if (shot.pyramid.empty()) {
+    render_background(s.photos[static_cast<size_t>(shot.background)], cam, out, y0, y1);
+  } else {
+    render_pyramid(s, shot.pyramid, cam, out, y0, y1);
+  }
   const double t = shot_time(s, shot, index);
   for (const MovingObject& o : shot.objects) {
     composite_object(o, object_state(o, t, s.width, s.height), s.photos[static_cast<size_t>(o.photo)], out, y0, y1);
   }
+  apply_content_effect(s, index, out, y0, y1);
 }
 
 core::RgbImage render_sample_rgb(const SampleScene& scene, int64_t index) {

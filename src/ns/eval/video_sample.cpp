@@ -63,6 +63,7 @@ SampleManifest make_sample_from_video(const VideoSampleOptions& o) {
 
   SampleManifest m;
   m.dir = o.out_dir;
+  m.content = std::nullopt;  // the user's video, not a rendered kind
   m.fps = fps;
   m.hr_width = hr_w;
   m.hr_height = hr_h;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -63,46 +64,35 @@ Stats plane_stats(const core::Frame& a, const core::Frame* b, int p) {
   return {mean, std::sqrt(std::max(0.0, sum2 / n - mean * mean))};
 }
 
-// Mean camera travel per frame within shots, in output pixels.
-double mean_camera_speed(const eval::SampleScene& scene) {
+// Mean travel per frame within shots, in output pixels: `add` adds one step's distances and how many it measured.
+using AddTravel = std::function<void(const eval::SampleFrameState&, const eval::SampleFrameState&, double&, int&)>;
+double mean_travel(const eval::SampleScene& scene, const AddTravel& add) {
   double travelled = 0;
   int steps = 0;
   for (int64_t i = 1; i < scene.frame_count(); ++i) {
     const eval::SampleFrameState a = eval::describe_sample_frame(scene, i - 1);
     const eval::SampleFrameState b = eval::describe_sample_frame(scene, i);
-    if (a.shot != b.shot) continue;
-    travelled += std::hypot(b.camera_x - a.camera_x, b.camera_y - a.camera_y) / b.zoom;
-    ++steps;
+    if (a.shot == b.shot) add(a, b, travelled, steps);
   }
   return travelled / steps;
 }
 
-// Mean travel per frame of the cut-outs' centres within shots, in output pixels.
+double mean_camera_speed(const eval::SampleScene& scene) {
+  return mean_travel(scene, [](const auto& a, const auto& b, double& travelled, int& steps) {
+    travelled += std::hypot(b.camera_x - a.camera_x, b.camera_y - a.camera_y) / b.zoom;
+    ++steps;
+  });
+}
+
+// Of the cut-outs' centres.
 double mean_object_speed(const eval::SampleScene& scene) {
-  double travelled = 0;
-  int steps = 0;
-  for (int64_t i = 1; i < scene.frame_count(); ++i) {
-    const eval::SampleFrameState a = eval::describe_sample_frame(scene, i - 1);
-    const eval::SampleFrameState b = eval::describe_sample_frame(scene, i);
-    if (a.shot != b.shot) continue;
+  return mean_travel(scene, [](const auto& a, const auto& b, double& travelled, int& steps) {
     for (size_t j = 0; j < a.objects.size(); ++j) {
       travelled += std::hypot(b.objects[j].centre_x - a.objects[j].centre_x,
                               b.objects[j].centre_y - a.objects[j].centre_y);
       ++steps;
     }
-  }
-  return travelled / steps;
-}
-
-template <typename F>
-Error error_of(F&& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected ns::Error";
-  return Error(ErrorCode::internal, "no error");
+  });
 }
 
 TEST(SampleContent, DefaultRendersExactlyAsBeforeTheKinds) {
@@ -128,7 +118,7 @@ TEST(SampleContent, NamesRoundTrip) {
 }
 
 TEST(SampleContent, UnknownNameIsRefusedWithTheKinds) {
-  const Error e = error_of([] { eval::parse_sample_content("sparkle"); });
+  const Error e = test::error_of([] { eval::parse_sample_content("sparkle"); });
   EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
   const std::string what = e.what();
   EXPECT_NE(what.find("'sparkle'"), std::string::npos) << what;
@@ -360,7 +350,7 @@ TEST(SampleContentManifest, RecordsTheKind) {
   EXPECT_FALSE(eval::load_sample_manifest(o.out_dir).content.has_value());
   j["content"] = "sparkle";
   rewrite(j);
-  const Error e = error_of([&] { eval::load_sample_manifest(o.out_dir); });
+  const Error e = test::error_of([&] { eval::load_sample_manifest(o.out_dir); });
   EXPECT_EQ(e.code(), ErrorCode::corrupt);
   EXPECT_NE(std::string(e.what()).find("sparkle"), std::string::npos) << e.what();
 }

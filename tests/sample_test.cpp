@@ -58,17 +58,6 @@ bool inside(const eval::SampleObjectState& o, int x, int y) {
   return x >= o.box_x0 && x < o.box_x1 && y >= o.box_y0 && y < o.box_y1;
 }
 
-template <typename F>
-Error error_of(F&& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected ns::Error";
-  return Error(ErrorCode::internal, "no error");
-}
-
 class SampleScene : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { scene_ = std::make_unique<eval::SampleScene>(tiny_options()); }
@@ -227,7 +216,7 @@ TEST(SampleSceneErrors, RejectsSizesThatGiveOddLrSizes) {
   eval::SampleOptions o = tiny_options();
   o.hr_width = 100;  // LR would be 33.3 wide
   o.hr_height = 60;
-  const Error e = error_of([&] { eval::SampleScene scene(o); });
+  const Error e = test::error_of([&] { eval::SampleScene scene(o); });
   EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
   EXPECT_NE(std::string(e.what()).find("multiple of 6"), std::string::npos) << e.what();
 }
@@ -236,7 +225,7 @@ TEST(SampleSceneErrors, MissingPhotoIsNamed) {
   test::TempDir dir;
   eval::SampleOptions o = tiny_options();
   o.photos[0] = dir.file("no-such-photo.jpg");
-  const Error e = error_of([&] { eval::SampleScene scene(o); });
+  const Error e = test::error_of([&] { eval::SampleScene scene(o); });
   EXPECT_EQ(e.code(), ErrorCode::not_found);
   EXPECT_NE(std::string(e.what()).find("no-such-photo.jpg"), std::string::npos) << e.what();
 }
@@ -244,13 +233,13 @@ TEST(SampleSceneErrors, MissingPhotoIsNamed) {
 TEST(SampleSceneErrors, OnePhotoIsNotEnoughForACut) {
   eval::SampleOptions o = tiny_options();
   o.photos.resize(1);
-  EXPECT_EQ(error_of([&] { eval::SampleScene scene(o); }).code(), ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_of([&] { eval::SampleScene scene(o); }).code(), ErrorCode::invalid_argument);
 }
 
 TEST(SampleSceneErrors, FrameIndexOutOfRange) {
   const eval::SampleScene scene(tiny_options());
-  EXPECT_EQ(error_of([&] { eval::render_sample_frame(scene, 90); }).code(), ErrorCode::invalid_argument);
-  EXPECT_EQ(error_of([&] { eval::describe_sample_frame(scene, -1); }).code(), ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_of([&] { eval::render_sample_frame(scene, 90); }).code(), ErrorCode::invalid_argument);
+  EXPECT_EQ(test::error_of([&] { eval::describe_sample_frame(scene, -1); }).code(), ErrorCode::invalid_argument);
 }
 
 TEST(SamplePhotos, DirectoryArgumentsExpand) {
@@ -288,7 +277,7 @@ TEST(SampleOutput, UnwritableOutDirIsAnIoError) {
   { std::ofstream(dir.file("a-file")) << "x"; }
   eval::SampleOptions o = tiny_options();
   o.out_dir = dir.path() / "a-file" / "sample";  // a directory cannot be made under a file
-  const Error e = error_of([&] { eval::make_sample(o); });
+  const Error e = test::error_of([&] { eval::make_sample(o); });
   EXPECT_EQ(e.code(), ErrorCode::io);
   EXPECT_NE(std::string(e.what()).find("a-file"), std::string::npos) << e.what();
 }
@@ -350,7 +339,7 @@ TEST_F(SampleFiles, ManifestDescribesSegmentsAndFiles) {
   }
   EXPECT_EQ(m.photos.size(), 4u);
   EXPECT_EQ(m.command_line, "sample_test");
-  EXPECT_EQ(error_of([&] { (void)m.file("train", "lr_av1"); }).code(), ErrorCode::not_found);
+  EXPECT_EQ(test::error_of([&] { (void)m.file("train", "lr_av1"); }).code(), ErrorCode::not_found);
 }
 
 TEST_F(SampleFiles, ManifestRoundTrips) {
@@ -424,14 +413,14 @@ TEST_F(SampleFiles, LrSegmentsStartWithKeyFrames) {
 TEST_F(SampleFiles, MissingListedFileIsNamed) {
   test::TempDir copy;
   fs::copy_file(sample_dir() / "manifest.json", copy.path() / "manifest.json");
-  const Error e = error_of([&] { eval::load_sample_manifest(copy.path()); });
+  const Error e = test::error_of([&] { eval::load_sample_manifest(copy.path()); });
   EXPECT_EQ(e.code(), ErrorCode::not_found);
   EXPECT_NE(std::string(e.what()).find("hr_train.mkv"), std::string::npos) << e.what();
 }
 
 TEST(SampleManifest, MissingManifestIsNamed) {
   test::TempDir dir;
-  const Error e = error_of([&] { eval::load_sample_manifest(dir.path()); });
+  const Error e = test::error_of([&] { eval::load_sample_manifest(dir.path()); });
   EXPECT_EQ(e.code(), ErrorCode::not_found);
   EXPECT_NE(std::string(e.what()).find("manifest.json"), std::string::npos) << e.what();
 }
@@ -440,17 +429,17 @@ TEST(SampleManifest, MalformedManifestIsCorrupt) {
   test::TempDir dir;
   const auto write = [&](const std::string& text) { std::ofstream(dir.file("manifest.json")) << text; };
   write("{\"format\": \"neuroscaler-sample\", ");  // cut short
-  EXPECT_EQ(error_of([&] { eval::load_sample_manifest(dir.path()); }).code(), ErrorCode::corrupt);
+  EXPECT_EQ(test::error_of([&] { eval::load_sample_manifest(dir.path()); }).code(), ErrorCode::corrupt);
   write(R"({"format": "neuroscaler-sample", "version": 1, "seed": 1, "fps": 60})");  // no sizes
-  const Error missing = error_of([&] { eval::load_sample_manifest(dir.path()); });
+  const Error missing = test::error_of([&] { eval::load_sample_manifest(dir.path()); });
   EXPECT_EQ(missing.code(), ErrorCode::corrupt);
   EXPECT_NE(std::string(missing.what()).find("hr.width"), std::string::npos) << missing.what();
   write(R"({"format": "neuroscaler-sample", "version": "one"})");
-  EXPECT_EQ(error_of([&] { eval::load_sample_manifest(dir.path()); }).code(), ErrorCode::corrupt);
+  EXPECT_EQ(test::error_of([&] { eval::load_sample_manifest(dir.path()); }).code(), ErrorCode::corrupt);
   write(R"({"format": "neuroscaler-sample", "version": 99})");
-  EXPECT_EQ(error_of([&] { eval::load_sample_manifest(dir.path()); }).code(), ErrorCode::unsupported);
+  EXPECT_EQ(test::error_of([&] { eval::load_sample_manifest(dir.path()); }).code(), ErrorCode::unsupported);
   write(R"({"format": "something-else"})");
-  EXPECT_EQ(error_of([&] { eval::load_sample_manifest(dir.path()); }).code(), ErrorCode::corrupt);
+  EXPECT_EQ(test::error_of([&] { eval::load_sample_manifest(dir.path()); }).code(), ErrorCode::corrupt);
 }
 
 TEST(SampleCli, RejectsUnsupportedHrHeight) {

@@ -113,6 +113,16 @@ ErrorCode error_code_of(const std::function<void()>& action) {
   return ErrorCode::internal;
 }
 
+Error error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "expected an ns::Error, none was thrown";
+  return Error(ErrorCode::internal, "no error");
+}
+
 void write_synthetic_video(const std::string& path, int width, int height, int count,
                            const media::EncoderSettings& settings, uint32_t seed) {
   media::VideoWriter writer(path, width, height, media::Rational{60, 1}, settings);

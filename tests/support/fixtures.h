@@ -41,6 +41,8 @@ bool same_pixels(const core::Frame& a, const core::Frame& b);
 
 // Runs `action` and returns the code of the ns::Error it throws; records a test failure if it throws none.
 ErrorCode error_code_of(const std::function<void()>& action);
+// The ns::Error `action` throws (a test failure, and an internal error, if it throws none).
+Error error_of(const std::function<void()>& action);
 
 // Writes `count` synthetic frames at 60 fps through VideoWriter with `settings`.
 void write_synthetic_video(const std::string& path, int width, int height, int count,

@@ -62,22 +62,9 @@ engine::EngineConfig small_config() {
   return config;
 }
 
-struct Decoded {
-  int64_t frames = 0;
-  int64_t anchors = 0;
-};
-
-Decoded decode_hybrid(const std::string& path) {
-  // One decoder thread: FFmpeg's frame threads synchronise inside libavcodec, where ThreadSanitizer cannot see it.
-  hybrid::HybridReader reader(path, media::ReaderOptions{.threads = 1});
-  Decoded d;
-  core::Frame lr, anchor;
-  bool has_anchor = false;
-  while (reader.read(lr, anchor, has_anchor)) {
-    ++d.frames;
-    d.anchors += has_anchor ? 1 : 0;
-  }
-  return d;
+// One decoder thread: FFmpeg's frame threads synchronise inside libavcodec, where ThreadSanitizer cannot see it.
+hybrid::HybridCount decode_hybrid(const std::string& path) {
+  return hybrid::count_hybrid(path, media::ReaderOptions{.threads = 1});
 }
 
 // Waits (up to 20 s) until `name` has decoded at least `frames` frames; the engine offers no event for it, so the
@@ -208,7 +195,7 @@ TEST(Engine, ManyStreamsOneFaultyEach) {
     EXPECT_GT(s.anchors_selected, 0);
     EXPECT_EQ(s.anchors_written + s.anchors_dropped_deadline + s.anchors_dropped_full + s.anchors_missed,
               s.anchors_selected);
-    const Decoded d = decode_hybrid(dir.file(name + ".mkv"));
+    const hybrid::HybridCount d = decode_hybrid(dir.file(name + ".mkv"));
     EXPECT_EQ(d.frames, kFrames);
     EXPECT_EQ(d.anchors, s.anchors_written);
     EXPECT_EQ(s.pending_frames, 0);
@@ -322,7 +309,7 @@ TEST(Engine, StopFinalisesEveryOutput) {
   EXPECT_EQ(a.state, engine::StreamState::finished) << a.error;
   EXPECT_GE(a.frames, 10);
   EXPECT_LT(a.frames, kFrames);  // stopped at about frame 10 of a 0.8 s real-time input
-  const Decoded d = decode_hybrid(dir.file("a.mkv"));
+  const hybrid::HybridCount d = decode_hybrid(dir.file("a.mkv"));
   EXPECT_EQ(d.frames, a.frames);
   EXPECT_EQ(d.anchors, a.anchors_written);
   // A stream stopped before its first frame keeps no output.
@@ -489,7 +476,7 @@ TEST(Engine, AddAndRemoveWhileRunning) {
   EXPECT_EQ(find(stats, "a").state, engine::StreamState::removed);
   EXPECT_EQ(find(stats, "b").state, engine::StreamState::finished);
   EXPECT_EQ(decode_hybrid(dir.file("b.mkv")).frames, kFrames);
-  const Decoded a = decode_hybrid(dir.file("a.mkv"));
+  const hybrid::HybridCount a = decode_hybrid(dir.file("a.mkv"));
   EXPECT_GE(a.frames, 5);
   EXPECT_LT(a.frames, kFrames);
 }
@@ -545,7 +532,7 @@ TEST(Engine, InputChangingSizeFailsAtTheSwitchAndKeepsItsOutput) {
   EXPECT_EQ(s.state, engine::StreamState::failed);
   EXPECT_NE(s.error.find("changed its picture size from 64x36 to 96x54 at frame 24"), std::string::npos) << s.error;
   EXPECT_EQ(s.frames, kBefore);
-  const Decoded d = decode_hybrid(dir.file("switch.mkv"));
+  const hybrid::HybridCount d = decode_hybrid(dir.file("switch.mkv"));
   EXPECT_EQ(d.frames, kBefore);  // nothing of the new size slipped into the output
   EXPECT_EQ(d.anchors, s.anchors_written);
   EXPECT_EQ(find(stats, "good").state, engine::StreamState::finished);

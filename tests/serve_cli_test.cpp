@@ -1,82 +1,23 @@
 // neuroscaler serve, end to end on loopback: several streams (one faulty) from a config file, the admin API answers
 // stats, metrics, adds and removes streams, and SIGTERM finalises every output, which then decodes.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
+#include "ns/core/child_process.h"
 #include "ns/core/loopback.h"
 #include "ns/hybrid/hybrid.h"
 #include "ns/media/writer.h"
 #include "ns/sr/sr.h"
 #include "support/fixtures.h"
 
-extern char** environ;
-
 namespace ns {
 namespace {
-
-
-// The neuroscaler program running in the background, stdout and stderr into files.
-class Background {
- public:
-  Background(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-    std::vector<std::string> argv_strings{NS_CLI_PATH};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_strings) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    EXPECT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Background() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  int terminate_and_wait() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream file(path);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-int64_t hybrid_frames(const std::string& path) {
-  hybrid::HybridReader reader(path);
-  core::Frame lr, anchor;
-  bool has_anchor = false;
-  int64_t frames = 0;
-  while (reader.read(lr, anchor, has_anchor)) ++frames;
-  return frames;
-}
 
 TEST(ServeCli, StreamsAdminApiAndShutdown) {
   test::TempDir dir;
@@ -94,9 +35,10 @@ TEST(ServeCli, StreamsAdminApiAndShutdown) {
     ]})";
 
   const int port = core::free_loopback_port();
-  Background server({"serve", "--config", dir.file("config.json"), "--admin", "127.0.0.1:" + std::to_string(port),
-                     "--stats-every", "0.2"},
-                    dir.file("out.json"), dir.file("err.txt"));
+  core::RunningChild server(NS_CLI_PATH,
+                            {"serve", "--config", dir.file("config.json"), "--admin",
+                             "127.0.0.1:" + std::to_string(port), "--stats-every", "0.2"},
+                            dir.file("out.json"), dir.file("err.txt"));
   httplib::Client client("127.0.0.1", port);
   // Wait (up to 20 s) until the server answers and stream a has frames: there is no event to wait on from outside.
   nlohmann::json stats;
@@ -106,7 +48,7 @@ TEST(ServeCli, StreamsAdminApiAndShutdown) {
       stats = nlohmann::json::parse(response->body);
       if (stats["streams"].size() == 3 && stats["streams"][0]["frames"].get<int64_t>() > 30) break;
     }
-    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << read_file(dir.file("err.txt"));
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << test::read_text_file(dir.file("err.txt"));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(stats["streams"][0]["state"], "running");
@@ -139,8 +81,8 @@ TEST(ServeCli, StreamsAdminApiAndShutdown) {
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
 
-  EXPECT_EQ(server.terminate_and_wait(), 0) << read_file(dir.file("err.txt"));
-  const nlohmann::json final_stats = nlohmann::json::parse(read_file(dir.file("out.json")));
+  EXPECT_EQ(server.stop(SIGTERM), 0) << test::read_text_file(dir.file("err.txt"));
+  const nlohmann::json final_stats = nlohmann::json::parse(test::read_text_file(dir.file("out.json")));
   ASSERT_EQ(final_stats["streams"].size(), 4u);
   for (const auto& s : final_stats["streams"]) {
     const std::string name = s["name"];
@@ -150,7 +92,7 @@ TEST(ServeCli, StreamsAdminApiAndShutdown) {
     const int64_t frames = s["frames"];
     EXPECT_LT(frames, kFrames);  // stopped while playing
     if (frames > 0) {
-      EXPECT_EQ(hybrid_frames(dir.file(name + ".mkv")), frames);
+      EXPECT_EQ(hybrid::count_hybrid(dir.file(name + ".mkv")).frames, frames);
     }
   }
 }

@@ -29,10 +29,7 @@ std::string random_instance() {
 
 // The steady-clock deadline as Unix time, which another machine can compare with its own clock.
 int64_t unix_ms(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now().time_since_epoch());
-  return (now + left).count();
+  return unix_now_ms() + std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
 }
 
 double ms_between(Clock::time_point a, Clock::time_point b) {

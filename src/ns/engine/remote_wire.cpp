@@ -2,6 +2,7 @@
 #include "ns/engine/remote_wire.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -72,6 +73,11 @@ void pack_into(const core::Frame& frame, uint8_t* to) {
 }
 
 }  // namespace
+
+int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::vector<uint8_t> encode_prepare(const SrPrepare& p) {
   const std::string text =

@@ -21,6 +21,9 @@ namespace ns::engine {
 // The largest picture side a message may claim (a corrupt header must not make us allocate gigabytes).
 inline constexpr int kMaxRemoteSide = 16384;
 
+// Now as Unix time in milliseconds, the unit of SrJobHeader::deadline_ms (comparable across machines).
+int64_t unix_now_ms();
+
 struct SrJobHeader {
   std::string job;        // unique among the publisher's jobs: "<instance>.<sequence>"
   std::string reply;      // the subject the result goes to

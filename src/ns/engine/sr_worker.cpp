@@ -31,11 +31,6 @@ constexpr int kFetchWaitMs = 50;
 constexpr int kRetryMs = 500;         // after a NATS failure (server down, consumer gone)
 constexpr int kFlushTimeoutMs = 2000;  // results must reach the server before their jobs are acked
 
-int64_t unix_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }

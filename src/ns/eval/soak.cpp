@@ -74,12 +74,7 @@ json stream_json(const std::string& name, const std::string& input, const std::s
 // Frames a hybrid output decodes to; -1 when it does not open.
 int64_t decoded_frames(const std::string& path) {
   try {
-    hybrid::HybridReader reader(path);
-    core::Frame lr, anchor;
-    bool has_anchor = false;
-    int64_t frames = 0;
-    while (reader.read(lr, anchor, has_anchor)) ++frames;
-    return frames;
+    return hybrid::count_hybrid(path).frames;
   } catch (const std::exception&) {
     return -1;
   }

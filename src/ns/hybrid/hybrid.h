@@ -97,4 +97,11 @@ class HybridReader {
   std::unique_ptr<Impl> impl_;
 };
 
+// What a hybrid file decodes to, read through once (checks and tools). Errors as HybridReader's.
+struct HybridCount {
+  int64_t frames = 0;
+  int64_t anchors = 0;
+};
+HybridCount count_hybrid(const std::string& path, const media::ReaderOptions& options = {});
+
 }  // namespace ns::hybrid

@@ -328,4 +328,16 @@ const std::vector<media::CodedMotionVector>& HybridReader::motion_vectors() cons
   return impl_->decoder->motion_vectors();
 }
 
+HybridCount count_hybrid(const std::string& path, const media::ReaderOptions& options) {
+  HybridReader reader(path, options);
+  HybridCount count;
+  core::Frame lr, anchor;
+  bool has_anchor = false;
+  while (reader.read(lr, anchor, has_anchor)) {
+    ++count.frames;
+    count.anchors += has_anchor ? 1 : 0;
+  }
+  return count;
+}
+
 }  // namespace ns::hybrid

@@ -175,9 +175,9 @@ TEST(RemoteWire, RefusesMessagesThatLie) {
   core::Frame hr = test::random_frame(48, 24, 2);
   const auto chunks = engine::encode_result({.job = "j"}, &hr, 1300);
   engine::ResultAssembly assembly;
-  engine::SrResultChunk other = engine::decode_result(engine::encode_result({.job = "k"}, &hr, 1300)[1]);
+  const auto other_job = engine::encode_result({.job = "k"}, &hr, 1300);
   assembly.add(engine::decode_result(chunks[0]));
-  EXPECT_EQ(test::error_code_of([&] { assembly.add(std::move(other)); }), ErrorCode::corrupt);
+  EXPECT_EQ(test::error_code_of([&] { assembly.add(engine::decode_result(other_job[1])); }), ErrorCode::corrupt);
 }
 
 TEST(RemoteConfig, NothingLeavesLoopbackUnauthenticated) {

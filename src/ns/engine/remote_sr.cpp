@@ -117,7 +117,7 @@ struct RemoteSr::Impl {
         return;
       }
       try {
-        if (!it->second.result.add(std::move(chunk))) return;
+        if (!it->second.result.add(chunk)) return;  // copies the bytes out of the message
       } catch (const std::exception& e) {
         log::warn(kLogger, "job {}: {}", it->first, e.what());
         return;

@@ -207,11 +207,11 @@ SrResultChunk decode_result(std::span<const uint8_t> message) {
       static_cast<int64_t>(bytes.size()) > total - h.offset || bytes.empty()) {
     corrupt("chunk bytes out of the picture's range");
   }
-  chunk.bytes.assign(bytes.begin(), bytes.end());
+  chunk.bytes = bytes;
   return chunk;
 }
 
-bool ResultAssembly::add(SrResultChunk chunk) {
+bool ResultAssembly::add(const SrResultChunk& chunk) {
   const SrResultHeader& h = chunk.header;
   if (received_.empty()) {  // the first chunk fixes the picture
     header_ = h;

@@ -56,7 +56,7 @@ struct SrResultHeader {
 
 struct SrResultChunk {
   SrResultHeader header;
-  std::vector<uint8_t> bytes;
+  std::span<const uint8_t> bytes;  // in the message it was decoded from: valid while that message is
 };
 
 // A stream's model about to be used at an LR size: every worker prepares it before the stream's first anchor
@@ -82,14 +82,14 @@ SrJob decode_job(std::span<const uint8_t> message);  // ns::Error corrupt
 // The HR picture (or an error, without picture) as chunks of at most max_message_bytes each (headers included).
 std::vector<std::vector<uint8_t>> encode_result(const SrResultHeader& header, const core::Frame* hr,
                                                 size_t max_message_bytes);
-SrResultChunk decode_result(std::span<const uint8_t> message);  // ns::Error corrupt
+SrResultChunk decode_result(std::span<const uint8_t> message);  // ns::Error corrupt; chunk.bytes point into message
 
 // Collects the chunks of one result. add() returns true when the picture is complete; chunks that repeat one already
 // held (a result sent twice) and chunks of another worker than the first chunk's (a job done twice) are ignored;
 // chunks that contradict the first are ns::Error corrupt.
 class ResultAssembly {
  public:
-  bool add(SrResultChunk chunk);
+  bool add(const SrResultChunk& chunk);
   const SrResultHeader& header() const { return header_; }
   core::Frame frame() const;  // the complete HR picture
 

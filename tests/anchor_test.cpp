@@ -139,6 +139,24 @@ TEST(AnchorSelector, GopHorizonExtendsBeyondTheEpoch) {
   EXPECT_DOUBLE_EQ(c[1].score, 25.0);
 }
 
+TEST(AnchorSelector, HorizonPastTheEpochCapsTheGopHorizon) {
+  // The same 10 units with GOP 120, the horizon capped 5 units past the epoch's end: 15 for every c.
+  // Pick 1: (15 - c) * 100 (c + 1) = 1500 2800 3900 4800 5500 6000 6300 6400 6300 6000 -> c = 7, score 8 * 800 / 100
+  // = 64. Pick 2: boundary 7 for c < 7: (7 - c) * 100 (c + 1) = 700 1200 1500 1600 1500 1200 700 -> c = 3; for c > 7
+  // R = 100 200 after the reset: (15 - c) * R = 700 1200 -> c = 3 wins, score 4 * 400 / 100 = 16.
+  SelectorConfig config;
+  config.gop = 120;
+  config.horizon_past_epoch = 5;
+  StreamSelector s(config);
+  push_flat(s, 10, 100);
+  const std::vector<Candidate> c = s.sort();
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].offset, 7);
+  EXPECT_DOUBLE_EQ(c[0].score, 64.0);
+  EXPECT_EQ(c[1].offset, 3);
+  EXPECT_DOUBLE_EQ(c[1].score, 16.0);
+}
+
 TEST(AnchorSelector, GopHorizonCountsFromTheLastKeyFrame) {
   // Key at display 0 in epoch 0 (10 units), then epoch 1 = displays 10..19 with GOP 30: horizon of offset c
   // (display 10 + c) is c + 30 - (10 + c) = 20 units. Carry 900 (units 1..9 of 100 bytes after the key).

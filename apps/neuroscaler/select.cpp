@@ -32,6 +32,7 @@ struct SelectOptions {
   int epoch_frames = 40;
   double fps = 60;
   int gop = 120;
+  int horizon_past_epoch = -1;
   double q_exponent = 1.0;
   std::string out;
   // Oracle and evaluation.
@@ -80,6 +81,7 @@ void run_select(const SelectOptions& o) {
   config.epoch_frames = o.epoch_frames;
   config.fps = o.fps;
   config.selector.gop = o.gop;
+  config.selector.horizon_past_epoch = o.horizon_past_epoch;
   config.selector.q_exponent = o.q_exponent;
   const bool budget = o.budget_ms >= 0;
   if (budget && o.latency_path.empty()) {
@@ -236,6 +238,10 @@ void register_select(CLI::App& app) {
   cmd->add_option("--gop", options->gop, "expected key-frame interval (selection horizon; 0: end of epoch)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--horizon-past-epoch", options->horizon_past_epoch,
+                  "frames past the epoch's end an anchor's gain counts (-1: up to the next expected key frame)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 100000));
   cmd->add_option("--q-exponent", options->q_exponent,
                   "neuroscaler-q: weight = bytes x (quantiser step / reference step)^E")
       ->capture_default_str()

@@ -68,6 +68,9 @@ double frame_weight(const media::CodedFrame& frame, Estimator estimator, double 
 struct SelectorConfig {
   double max_candidate_ratio = 0.2;  // candidates per stream and epoch: max(1, round(ratio * units)), ref. §3.2
   int gop = 120;                     // expected key-frame interval (units); <= 0: horizon = end of epoch
+  // How far past the end of the epoch an anchor's gain is counted (units); < 0: up to the next expected key frame
+  // (the reference). An anchor late in the epoch helps only until the next epoch's first anchor.
+  int horizon_past_epoch = -1;
   int avg_window = 0;                // units in the mean-size window; 0: 2 * gop (or 240 if gop <= 0)
   Estimator estimator = Estimator::bytes;
   double q_exponent = 1.0;  // quantiser estimator: weight = bytes x (qstep / qstep_ref)^q_exponent

@@ -164,8 +164,8 @@ struct SortScratch {
 
 // Fills R, the class groups, the key units (sorted, appended to `keys` when given), the next boundary (key unit)
 // and the GOP horizon of every unit.
-void prepare_sort(const std::vector<Unit>& units, double carry, int gop, int64_t last_key, SortScratch& scratch,
-                  std::vector<Candidate>* keys) {
+void prepare_sort(const std::vector<Unit>& units, double carry, int gop, int past_epoch, int64_t last_key,
+                  SortScratch& scratch, std::vector<Candidate>* keys) {
   const int n = static_cast<int>(units.size());
   std::vector<double>& r = scratch.r;
   r.resize(n);
@@ -200,6 +200,7 @@ void prepare_sort(const std::vector<Unit>& units, double carry, int gop, int64_t
       const int64_t since = last_key >= 0 ? u.display_index - last_key : u.display_index;
       const int64_t remaining = gop - (((since % gop) + gop) % gop);
       scratch.horizon[i] = std::max<int64_t>(n, i + remaining);
+      if (past_epoch >= 0) scratch.horizon[i] = std::min<int64_t>(scratch.horizon[i], n + past_epoch);
     }
   }
 }
@@ -216,7 +217,7 @@ void StreamSelector::sort(std::vector<Candidate>& out) const {
   const int n = static_cast<int>(units_.size());
   if (n == 0) return;
   thread_local SortScratch scratch;
-  prepare_sort(units_, carry_, config_.gop, epoch_start_last_key_, scratch, &out);
+  prepare_sort(units_, carry_, config_.gop, config_.horizon_past_epoch, epoch_start_last_key_, scratch, &out);
   const double mean = mean_unit_bytes();
   // At least one candidate when the ratio allows any, so that short epochs (a stream's last frames, a stream that
   // just joined) can still get an anchor.
@@ -235,7 +236,7 @@ std::vector<double> StreamSelector::single_scores() const {
   std::vector<double> out(n, 0.0);
   if (n == 0) return out;
   SortScratch scratch;
-  prepare_sort(units_, carry_, config_.gop, epoch_start_last_key_, scratch, nullptr);
+  prepare_sort(units_, carry_, config_.gop, config_.horizon_past_epoch, epoch_start_last_key_, scratch, nullptr);
   const double mean = mean_unit_bytes();
   for (int c = 0; c < n; ++c) {
     if (units_[c].cls == UnitClass::key) continue;

@@ -222,7 +222,7 @@ TEST(SampleContentStatic, CameraStillSmallCutOutsMoveSlowly) {
   EXPECT_GT(speed, 0.0);
   EXPECT_LT(speed, 0.3 * mean_object_speed(sample));
   const eval::SampleObjectState& disc = first.objects[0];
-  const eval::SampleObjectState& sample_disc = eval::describe_sample_frame(sample, 0).objects[0];
+  const eval::SampleObjectState sample_disc = eval::describe_sample_frame(sample, 0).objects[0];
   EXPECT_LT(disc.box_x1 - disc.box_x0, 0.7 * (sample_disc.box_x1 - sample_disc.box_x0));
   // Only what the cut-outs (and shadows) cover changes.
   const eval::SampleFrameState later = eval::describe_sample_frame(scene, 80);

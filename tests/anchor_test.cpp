@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ns/anchor/anchor.h"
@@ -47,6 +48,21 @@ SelectorConfig no_gop() {
 
 void push_flat(StreamSelector& s, int count, uint64_t bytes, int64_t first_display = 0) {
   for (int i = 0; i < count; ++i) s.push_unit(unit(first_display + i, bytes));
+}
+
+// Candidates as (offset, score), in sort order; the scores compared are exact (sums and products of integers).
+using OffsetsAndScores = std::vector<std::pair<int, double>>;
+OffsetsAndScores offsets_and_scores(const std::vector<Candidate>& candidates) {
+  OffsetsAndScores out;
+  for (const Candidate& c : candidates) out.emplace_back(c.offset, c.score);
+  return out;
+}
+
+// The candidates of one epoch of 10 units of 100 bytes under `config`.
+std::vector<Candidate> sort_ten_flat_units(const SelectorConfig& config) {
+  StreamSelector s(config);
+  push_flat(s, 10, 100);
+  return s.sort();
 }
 
 TEST(AnchorSelector, AccumulatedResidualStartsFromCarryAndResetsAtKeys) {
@@ -107,6 +123,60 @@ TEST(AnchorSelector, UnitsFromCodedFramesFoldHiddenAltrefIntoShownFrame) {
   EXPECT_EQ(s.accumulated(), (std::vector<double>{605}));
 }
 
+TEST(AnchorSelector, AnAltrefQuantisedLikeItsNeighboursLosesItsPriority) {
+  // Shown normal frames at VP9 base_q_idx 80 (step 87), then a hidden alt-ref at q 60 (step 67: 1.3x finer) and
+  // one at q 20 (step 27: 3.2x finer). With altref_min_boost 1.8 only the second keeps the alt-ref class; without
+  // the rule (0, the reference) both do.
+  const auto frame = [](int64_t decode, int64_t display, media::FrameClass cls, bool shown, int q) {
+    media::CodedFrame f = coded(decode, display, 500, cls, shown);
+    f.base_q_index = q;
+    return f;
+  };
+  for (double min_boost : {1.8, 0.0}) {
+    SelectorConfig config = no_gop();
+    config.altref_min_boost = min_boost;
+    StreamSelector s(config);
+    s.push(frame(0, 0, media::FrameClass::key, true, 80));
+    for (int i = 1; i <= 4; ++i) s.push(frame(i, i, media::FrameClass::normal, true, 80));
+    s.push(frame(5, 5, media::FrameClass::altref, false, 60));
+    s.push(frame(6, 5, media::FrameClass::normal, true, 80));
+    s.push(frame(7, 6, media::FrameClass::altref, false, 20));
+    s.push(frame(8, 6, media::FrameClass::normal, true, 80));
+    ASSERT_EQ(s.units().size(), 7u);
+    EXPECT_EQ(s.units()[5].cls, min_boost > 0 ? UnitClass::normal : UnitClass::altref) << min_boost;
+    EXPECT_EQ(s.units()[6].cls, UnitClass::altref) << min_boost;
+    EXPECT_EQ(s.units()[5].bytes, 1000u);  // the bytes stay with the unit either way
+  }
+  // No quantiser to compare with (a stream whose first frames are hidden): the alt-ref keeps its class.
+  SelectorConfig config = no_gop();
+  config.altref_min_boost = 1.8;
+  StreamSelector s(config);
+  s.push(frame(0, 0, media::FrameClass::altref, false, 60));
+  s.push(frame(1, 0, media::FrameClass::normal, true, 80));
+  EXPECT_EQ(s.units()[0].cls, UnitClass::altref);
+}
+
+TEST(AnchorSelector, AFlatEpochIsSortedAsIfEveryUnitWeighedTheMean) {
+  // 10 units of 100 bytes but unit 5 of 130 (spread 0.09 of the mean). With their own weights, R = 100 .. 500,
+  // 630, 730 ..: the first pick is c = 5 ((10 - 5) x 630 = 3150 against c = 4: 6 x 500 = 3000), the second c = 2
+  // (3 x 300 = 900 before the boundary at 5; after it the best is 3 x 200 = 600). With flat_cv 0.3 the epoch is
+  // flat and the picks are those of ten equal units (4, then 7, see below). A spread above flat_cv (unit 5 of
+  // 1000: 1.4 x the mean) keeps the weights.
+  const auto sorted = [](double flat_cv, uint64_t heavy) {
+    SelectorConfig config = no_gop();
+    config.flat_cv = flat_cv;
+    StreamSelector s(config);
+    for (int i = 0; i < 10; ++i) s.push_unit(unit(i, i == 5 ? heavy : 100));
+    std::vector<int> offsets;
+    for (const Candidate& c : s.sort()) offsets.push_back(c.offset);
+    return offsets;
+  };
+  EXPECT_EQ(sorted(0.0, 130), (std::vector<int>{5, 2}));
+  EXPECT_EQ(sorted(0.3, 130), (std::vector<int>{4, 7}));
+  EXPECT_EQ(sorted(0.3, 1000), sorted(0.0, 1000));
+  EXPECT_EQ(sorted(0.3, 1000)[0], 5);
+}
+
 TEST(AnchorSelector, GreedyPicksOnFlatSequenceWithinEpoch) {
   // 10 units of 100 bytes, carry 0, horizon = end of epoch, mean 100: R = 100 .. 1000; 2 candidates (20 %).
   // Pick 1: gain (10 - c) * 100 (c + 1) is largest at c = 4 and c = 5 (3000); tie -> c = 4; score 6*500/100 = 30.
@@ -129,14 +199,7 @@ TEST(AnchorSelector, GopHorizonExtendsBeyondTheEpoch) {
   // no: c = 3 -> 6 * 400 = 2400, c = 4 -> 5 * 500 = 2500, c = 5 -> 4 * 600 = 2400) -> c = 4, score 25.
   SelectorConfig config;
   config.gop = 120;
-  StreamSelector s(config);
-  push_flat(s, 10, 100);
-  const std::vector<Candidate> c = s.sort();
-  ASSERT_EQ(c.size(), 2u);
-  EXPECT_EQ(c[0].offset, 9);
-  EXPECT_DOUBLE_EQ(c[0].score, 1110.0);
-  EXPECT_EQ(c[1].offset, 4);
-  EXPECT_DOUBLE_EQ(c[1].score, 25.0);
+  EXPECT_EQ(offsets_and_scores(sort_ten_flat_units(config)), (OffsetsAndScores{{9, 1110.0}, {4, 25.0}}));
 }
 
 TEST(AnchorSelector, HorizonPastTheEpochCapsTheGopHorizon) {
@@ -147,14 +210,7 @@ TEST(AnchorSelector, HorizonPastTheEpochCapsTheGopHorizon) {
   SelectorConfig config;
   config.gop = 120;
   config.horizon_past_epoch = 5;
-  StreamSelector s(config);
-  push_flat(s, 10, 100);
-  const std::vector<Candidate> c = s.sort();
-  ASSERT_EQ(c.size(), 2u);
-  EXPECT_EQ(c[0].offset, 7);
-  EXPECT_DOUBLE_EQ(c[0].score, 64.0);
-  EXPECT_EQ(c[1].offset, 3);
-  EXPECT_DOUBLE_EQ(c[1].score, 16.0);
+  EXPECT_EQ(offsets_and_scores(sort_ten_flat_units(config)), (OffsetsAndScores{{7, 64.0}, {3, 16.0}}));
 }
 
 TEST(AnchorSelector, GopHorizonCountsFromTheLastKeyFrame) {
@@ -256,6 +312,60 @@ TEST(AnchorScheduler, EpochsHaveAbsoluteDeadlines) {
     EXPECT_TRUE(r.anchors.empty());
     EXPECT_EQ(r.frames, 0);
   }
+}
+
+TEST(AnchorScheduler, AFlatStreamGetsEvenlySpacedAnchorsAndKeepsItsKeys) {
+  // Two streams of 40 units, 10 % = 8 anchors. Stream a is flat (100 +- 5 bytes, a spread of 0.03): its share
+  // of the anchors goes to uniform_offsets(40, k), a key unit replacing the nearest grid unit. Stream b has a spike
+  // and is not flat: its anchors stay where its scores are.
+  const auto run = [](double flat_cv, int key_at) {
+    SchedulerConfig config = fraction_config(0.1);
+    config.selector.gop = 0;
+    config.selector.flat_cv = flat_cv;
+    Scheduler s(config);
+    const int a = s.add_stream({"a", 0});
+    const int b = s.add_stream({"b", 0});
+    for (int i = 0; i < 40; ++i) {
+      s.push_unit(a, unit(i, 100 + (i * 7) % 11 - 5, i == key_at ? UnitClass::key : UnitClass::normal));
+      s.push_unit(b, unit(i, i == 30 ? 5000 : 100));
+    }
+    std::vector<int64_t> on_a, on_b;
+    for (const Anchor& x : s.run_epoch().anchors) (x.stream == a ? on_a : on_b).push_back(x.display_index);
+    return std::make_pair(on_a, on_b);
+  };
+  const auto [flat_a, flat_b] = run(0.3, -1);
+  ASSERT_FALSE(flat_a.empty());
+  std::vector<int64_t> grid;
+  for (int offset : uniform_offsets(40, static_cast<int>(flat_a.size()))) grid.push_back(offset);
+  EXPECT_EQ(flat_a, grid);
+  const auto [scored_a, scored_b] = run(0.0, -1);
+  EXPECT_EQ(scored_a.size(), flat_a.size());  // the same share, placed by the scores
+  EXPECT_NE(scored_a, flat_a);
+  EXPECT_EQ(scored_b, flat_b);  // stream b is not flat either way
+  const auto [keyed_a, keyed_b] = run(0.3, 12);
+  EXPECT_TRUE(std::find(keyed_a.begin(), keyed_a.end(), 12) != keyed_a.end());
+  EXPECT_EQ(keyed_a.size(), std::set<int64_t>(keyed_a.begin(), keyed_a.end()).size());
+}
+
+TEST(AnchorScheduler, MethodsFillTheSettingsLeftUnset) {
+  SelectorConfig given;
+  const SelectorConfig q = method_selector(Method::neuroscaler_q, given);
+  EXPECT_EQ(q.estimator, Estimator::quantiser);
+  EXPECT_TRUE(q.altref_at_display);
+  EXPECT_EQ(q.horizon_past_epoch, NeuroscalerQDefaults::horizon_past_epoch);
+  EXPECT_EQ(q.altref_min_boost, NeuroscalerQDefaults::altref_min_boost);
+  EXPECT_EQ(q.flat_cv, NeuroscalerQDefaults::flat_cv);
+  const SelectorConfig faithful = method_selector(Method::neuroscaler, given);
+  EXPECT_EQ(faithful.estimator, Estimator::bytes);
+  EXPECT_EQ(faithful.horizon_past_epoch, -1);
+  EXPECT_EQ(faithful.altref_min_boost, 0.0);
+  EXPECT_EQ(faithful.flat_cv, 0.0);
+  given.horizon_past_epoch = -1;  // what a user sets is kept
+  given.flat_cv = 0.0;
+  const SelectorConfig q_reference_horizon = method_selector(Method::neuroscaler_q, given);
+  EXPECT_EQ(q_reference_horizon.horizon_past_epoch, -1);
+  EXPECT_EQ(q_reference_horizon.flat_cv, 0.0);
+  EXPECT_EQ(q_reference_horizon.altref_min_boost, NeuroscalerQDefaults::altref_min_boost);
 }
 
 TEST(AnchorScheduler, StreamsWithoutAnchorsCarryTheirResidualIntoTheNextEpoch) {

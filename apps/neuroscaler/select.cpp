@@ -32,8 +32,11 @@ struct SelectOptions {
   int epoch_frames = 40;
   double fps = 60;
   int gop = 120;
-  int horizon_past_epoch = -1;
+  // < -1 / < 0: not given, the method's default (anchor::method_selector)
+  int horizon_past_epoch = -2;
   double q_exponent = 1.0;
+  double altref_min_boost = -1;
+  double flat_cv = -1;
   std::string out;
   // Oracle and evaluation.
   std::vector<std::string> references;
@@ -81,8 +84,10 @@ void run_select(const SelectOptions& o) {
   config.epoch_frames = o.epoch_frames;
   config.fps = o.fps;
   config.selector.gop = o.gop;
-  config.selector.horizon_past_epoch = o.horizon_past_epoch;
+  if (o.horizon_past_epoch >= -1) config.selector.horizon_past_epoch = o.horizon_past_epoch;
   config.selector.q_exponent = o.q_exponent;
+  if (o.altref_min_boost >= 0) config.selector.altref_min_boost = o.altref_min_boost;
+  if (o.flat_cv >= 0) config.selector.flat_cv = o.flat_cv;
   const bool budget = o.budget_ms >= 0;
   if (budget && o.latency_path.empty()) {
     throw Error(ErrorCode::invalid_argument, "select: --budget-ms needs --latency FILE (GPU ms per anchor)");
@@ -239,13 +244,21 @@ void register_select(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--horizon-past-epoch", options->horizon_past_epoch,
-                  "frames past the epoch's end an anchor's gain counts (-1: up to the next expected key frame)")
-      ->capture_default_str()
+                  "frames past the epoch's end an anchor's gain counts (-1: up to the next expected key frame; "
+                  "default: neuroscaler-q 0, neuroscaler -1)")
       ->check(CLI::Range(-1, 100000));
   cmd->add_option("--q-exponent", options->q_exponent,
                   "neuroscaler-q: weight = bytes x (quantiser step / reference step)^E")
       ->capture_default_str()
       ->check(CLI::Range(-4.0, 4.0));
+  cmd->add_option("--altref-min-boost", options->altref_min_boost,
+                  "an alt-ref is picked first only if quantised this much finer than the recent frames (0: always; "
+                  "default: neuroscaler-q 2, neuroscaler 0)")
+      ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--flat-cv", options->flat_cv,
+                  "an epoch whose frame weights vary less than this (stddev / mean) gets evenly spaced anchors "
+                  "(0: never; default: neuroscaler-q 0.3, neuroscaler 0)")
+      ->check(CLI::Range(0.0, 100.0));
   cmd->add_option("--reference", options->references, "HR reference video per --in (oracle, --evaluate)")
       ->expected(1, -1);
   cmd->add_option("--anchor-model", options->anchor_model,

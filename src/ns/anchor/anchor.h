@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -68,9 +69,6 @@ double frame_weight(const media::CodedFrame& frame, Estimator estimator, double 
 struct SelectorConfig {
   double max_candidate_ratio = 0.2;  // candidates per stream and epoch: max(1, round(ratio * units)), ref. §3.2
   int gop = 120;                     // expected key-frame interval (units); <= 0: horizon = end of epoch
-  // How far past the end of the epoch an anchor's gain is counted (units); < 0: up to the next expected key frame
-  // (the reference). An anchor late in the epoch helps only until the next epoch's first anchor.
-  int horizon_past_epoch = -1;
   int avg_window = 0;                // units in the mean-size window; 0: 2 * gop (or 240 if gop <= 0)
   Estimator estimator = Estimator::bytes;
   double q_exponent = 1.0;  // quantiser estimator: weight = bytes x (qstep / qstep_ref)^q_exponent
@@ -80,6 +78,21 @@ struct SelectorConfig {
   // of a few bytes predicted from the alt-ref). The alt-ref's pixels, coded at a low quantiser, appear there, not in
   // the frame it was sent with. Its bytes stay where they were sent (they are residual of that moment).
   bool altref_at_display = false;
+
+  // Unset: the method's default (method_selector; a StreamSelector on its own takes the reference's).
+  // How far past the end of the epoch an anchor's gain is counted (units); < 0: up to the next expected key frame
+  // (the reference). An anchor late in the epoch helps only until the next epoch's first anchor.
+  std::optional<int> horizon_past_epoch;
+  // An alt-ref keeps its priority class only if it was quantised this much finer than the latest shown normal
+  // frames (their mean quantiser step / the alt-ref's, over the last 12 with a known quantiser); otherwise its unit
+  // is a normal one. 0: always (the reference). Where the whole stream is finely quantised (a still camera with
+  // bitrate to spare) the alt-ref is no better a picture than its neighbours, and anchoring where it is displayed
+  // loses to anchoring elsewhere (docs/anchors.md).
+  std::optional<double> altref_min_boost;
+  // An epoch whose non-key unit weights vary less than this (standard deviation / mean) is flat: the weights carry
+  // no signal there (CBR-like H.264). The scores of its units use the mean weight, so that its share of the anchors
+  // follows the time since its last anchor, and the scheduler spaces its anchors evenly. 0: never (the reference).
+  std::optional<double> flat_cv;
 };
 
 // A candidate found by the per-stream sort.
@@ -109,6 +122,10 @@ class StreamSelector {
   // boundaries): (end - c) * R[c] / mean, the estimator's prediction of the gain of that anchor alone. Key units: 0.
   std::vector<double> single_scores() const;
 
+  // The epoch's weights vary less than flat_cv: sort() scores it on their mean, and the scheduler places the
+  // stream's anchors evenly (as `uniform` would) instead of where the scores are.
+  bool flat() const;
+
   // Sorts the epoch (§3.2 with the fixes of §3.7): every key unit, then up to max(1, round(ratio * N)) alt-ref, then
   // normal candidates, each picked greedily by normalised gain (ties: lower offset). Does not change the state.
   std::vector<Candidate> sort() const;
@@ -119,6 +136,9 @@ class StreamSelector {
   void commit(std::span<const int> anchor_offsets);
 
  private:
+  static constexpr size_t kBoostWindow = 12;  // shown normal frames an alt-ref's quantiser is compared with
+  bool is_boosted(const media::CodedFrame& altref) const;  // altref_min_boost reached (or not configured)
+
   SelectorConfig config_;
   std::vector<Unit> units_;
   uint64_t pending_bytes_ = 0;  // hidden frames waiting for their shown frame
@@ -126,6 +146,8 @@ class StreamSelector {
   bool pending_key_ = false;
   bool altref_awaiting_display_ = false;  // altref_at_display: a hidden alt-ref not shown yet
   uint8_t altref_refresh_ = 0;            // its refresh_frame_flags
+  bool altref_boosted_ = false;           // the waiting (or pending) alt-ref reaches altref_min_boost
+  std::deque<double> normal_steps_;       // quantiser steps of the latest shown normal frames (altref_min_boost)
   double carry_ = 0;
   double pending_weight_ = 0;
   std::deque<double> window_;  // unit weights
@@ -161,7 +183,17 @@ Method method_from_name(const std::string& name);  // ns::Error invalid_argument
 
 enum class Mode { fraction, budget };
 
-// method neuroscaler_q sets selector.estimator = quantiser and altref_at_display; neuroscaler uses selector as given.
+// neuroscaler_q's settings where `given` leaves them unset (docs/anchors.md has the study behind them).
+struct NeuroscalerQDefaults {
+  static constexpr int horizon_past_epoch = 0;  // the gain counts to the end of the epoch
+  static constexpr double altref_min_boost = 2.0;
+  static constexpr double flat_cv = 0.3;
+};
+// The selector settings of `method`: neuroscaler_q sets estimator = quantiser and altref_at_display, and fills the
+// unset fields with NeuroscalerQDefaults; the other methods fill them with the reference's (-1, 0, 0).
+SelectorConfig method_selector(Method method, SelectorConfig given);
+
+// The Scheduler applies method_selector(method, selector).
 struct SchedulerConfig {
   Method method = Method::neuroscaler;
   Mode mode = Mode::fraction;

@@ -3,6 +3,7 @@
 // takes the first K, budget mode takes every candidate that still fits and skips the others.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -41,15 +42,25 @@ Method method_from_name(const std::string& name) {
                                                "or oracle");
 }
 
+SelectorConfig method_selector(Method method, SelectorConfig given) {
+  const bool q = method == Method::neuroscaler_q;
+  if (q) {
+    given.estimator = Estimator::quantiser;
+    given.altref_at_display = true;
+  }
+  using Q = NeuroscalerQDefaults;
+  given.horizon_past_epoch = given.horizon_past_epoch.value_or(q ? Q::horizon_past_epoch : -1);
+  given.altref_min_boost = given.altref_min_boost.value_or(q ? Q::altref_min_boost : 0.0);
+  given.flat_cv = given.flat_cv.value_or(q ? Q::flat_cv : 0.0);
+  return given;
+}
+
 Scheduler::Scheduler(const SchedulerConfig& config) : config_(config) {
   if (config_.method == Method::oracle) {
     throw Error(ErrorCode::invalid_argument,
                 "scheduler: the oracle needs the decoded frames and an HR reference; use anchor::OracleSelector");
   }
-  if (config_.method == Method::neuroscaler_q) {
-    config_.selector.estimator = Estimator::quantiser;
-    config_.selector.altref_at_display = true;
-  }
+  config_.selector = method_selector(config_.method, config_.selector);
   if (config_.epoch_frames <= 0) {
     throw Error(ErrorCode::invalid_argument, "scheduler: epoch_frames must be positive (" +
                                                  std::to_string(config_.epoch_frames) + "); use e.g. 40");
@@ -123,6 +134,29 @@ bool pick_before(const Pick& a, const Pick& b) {
   if (a.score != b.score) return a.score > b.score;
   if (a.stream != b.stream) return a.stream < b.stream;
   return a.offset < b.offset;
+}
+
+// A flat stream's anchors, as many as the scores gave it, move to evenly spaced units (uniform_offsets); each
+// key unit of the epoch stays an anchor in place of the grid unit nearest to it. Scores follow the offsets' order.
+void place_evenly(const std::vector<Unit>& units, std::vector<std::pair<int, double>>& chosen) {
+  const int n = static_cast<int>(units.size());
+  std::vector<int> offsets = uniform_offsets(n, static_cast<int>(chosen.size()));
+  for (int i = 0; i < n; ++i) {
+    if (units[i].cls != UnitClass::key || std::find(offsets.begin(), offsets.end(), i) != offsets.end()) continue;
+    const auto nearest = std::min_element(offsets.begin(), offsets.end(), [&](int a, int b) {
+      const bool a_key = units[a].cls == UnitClass::key;
+      const bool b_key = units[b].cls == UnitClass::key;
+      if (a_key != b_key) return b_key;  // never displace another key
+      return std::abs(a - i) < std::abs(b - i);
+    });
+    if (units[*nearest].cls != UnitClass::key) *nearest = i;
+  }
+  std::sort(offsets.begin(), offsets.end());
+  std::vector<double> scores;
+  for (const auto& [offset, score] : chosen) scores.push_back(score);
+  std::sort(scores.begin(), scores.end(), std::greater<>());
+  chosen.clear();
+  for (size_t j = 0; j < offsets.size(); ++j) chosen.emplace_back(offsets[j], scores[j]);
 }
 
 }  // namespace
@@ -208,6 +242,13 @@ EpochResult Scheduler::run_epoch() {
     if (config_.mode == Mode::fraction && config_.method == Method::uniform) {
       result.quota = 0;
       for (const auto& c : chosen) result.quota += static_cast<int64_t>(c.size());
+    }
+  }
+
+  if (config_.method == Method::neuroscaler || config_.method == Method::neuroscaler_q) {
+    for (size_t k = 0; k < order.size(); ++k) {
+      const StreamSelector& selector = order[k].second->selector;
+      if (!chosen[k].empty() && selector.flat()) place_evenly(selector.units(), chosen[k]);
     }
   }
 

@@ -2,6 +2,7 @@
 // accumulated residual from coded bytes, greedy candidate sort with float scores.
 #include <algorithm>
 #include <cmath>
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -36,10 +37,14 @@ UnitClass unit_class_from_name(const std::string& name) {
               "anchor: unknown frame class (\"" + name + "\"); use key, altref or normal");
 }
 
-StreamSelector::StreamSelector(const SelectorConfig& config) : config_(config) {
+StreamSelector::StreamSelector(const SelectorConfig& config) : config_(method_selector(Method::neuroscaler, config)) {
   if (!(config_.max_candidate_ratio >= 0 && config_.max_candidate_ratio <= 1)) {
     throw Error(ErrorCode::invalid_argument, "anchor: max_candidate_ratio out of range (" +
                                                  std::to_string(config_.max_candidate_ratio) + "); use 0..1");
+  }
+  if (!(*config_.altref_min_boost >= 0 && std::isfinite(*config_.altref_min_boost)) ||
+      !(*config_.flat_cv >= 0 && std::isfinite(*config_.flat_cv))) {
+    throw Error(ErrorCode::invalid_argument, "anchor: altref_min_boost and flat_cv must be finite numbers >= 0");
   }
   if (config_.avg_window < 0) {
     throw Error(ErrorCode::invalid_argument, "anchor: avg_window is negative; use 0 (2 x GOP) or a unit count");
@@ -55,6 +60,7 @@ void StreamSelector::push(const media::CodedFrame& frame) {
     pending_weight_ += weight;
     if (frame.cls == media::FrameClass::key) pending_key_ = true;
     if (frame.cls == media::FrameClass::altref) {
+      altref_boosted_ = is_boosted(frame);
       if (config_.altref_at_display) {
         altref_awaiting_display_ = true;
         altref_refresh_ = frame.refresh_flags;
@@ -70,6 +76,10 @@ void StreamSelector::push(const media::CodedFrame& frame) {
     pending_altref_ = true;
     altref_awaiting_display_ = false;
   }
+  if (*config_.altref_min_boost > 0 && frame.cls == media::FrameClass::normal && quantiser_step(frame) > 0) {
+    normal_steps_.push_back(quantiser_step(frame));
+    if (normal_steps_.size() > kBoostWindow) normal_steps_.pop_front();
+  }
   Unit unit;
   unit.display_index = frame.display_index;
   unit.decode_index = frame.decode_index;
@@ -77,7 +87,7 @@ void StreamSelector::push(const media::CodedFrame& frame) {
   unit.weight = pending_weight_ + weight;
   if (frame.cls == media::FrameClass::key || pending_key_) {
     unit.cls = UnitClass::key;
-  } else if (pending_altref_) {
+  } else if (pending_altref_ && altref_boosted_) {
     unit.cls = UnitClass::altref;
   } else {
     unit.cls = UnitClass::normal;
@@ -87,6 +97,15 @@ void StreamSelector::push(const media::CodedFrame& frame) {
   pending_key_ = false;
   pending_altref_ = false;
   push_unit(unit);
+}
+
+bool StreamSelector::is_boosted(const media::CodedFrame& altref) const {
+  if (*config_.altref_min_boost <= 0) return true;
+  const double step = quantiser_step(altref);
+  if (step <= 0 || normal_steps_.empty()) return true;  // nothing to compare with: the reference's rule
+  double sum = 0;
+  for (double x : normal_steps_) sum += x;
+  return sum / static_cast<double>(normal_steps_.size()) >= *config_.altref_min_boost * step;
 }
 
 void StreamSelector::push_unit(const Unit& unit) {
@@ -164,14 +183,37 @@ struct SortScratch {
 
 // Fills R, the class groups, the key units (sorted, appended to `keys` when given), the next boundary (key unit)
 // and the GOP horizon of every unit.
-void prepare_sort(const std::vector<Unit>& units, double carry, int gop, int past_epoch, int64_t last_key,
+// The weight every non-key unit of the epoch is given instead of its own when their spread is below flat_cv
+// (SelectorConfig::flat_cv); -1 when they keep their own.
+double flat_weight(const std::vector<Unit>& units, double flat_cv) {
+  if (flat_cv <= 0) return -1;
+  double sum = 0;
+  double sum_sq = 0;
+  int count = 0;
+  for (const Unit& u : units) {
+    if (u.cls == UnitClass::key) continue;
+    const double w = unit_weight(u);
+    sum += w;
+    sum_sq += w * w;
+    ++count;
+  }
+  if (count < 2 || sum <= 0) return -1;
+  const double mean = sum / count;
+  const double variance = std::max(0.0, sum_sq / count - mean * mean);
+  return std::sqrt(variance) < flat_cv * mean ? mean : -1;
+}
+
+void prepare_sort(const std::vector<Unit>& units, double carry, const SelectorConfig& config, int64_t last_key,
                   SortScratch& scratch, std::vector<Candidate>* keys) {
   const int n = static_cast<int>(units.size());
+  const int gop = config.gop;
+  const int past_epoch = *config.horizon_past_epoch;
+  const double flat = flat_weight(units, *config.flat_cv);
   std::vector<double>& r = scratch.r;
   r.resize(n);
   double acc = carry;
   for (int i = 0; i < n; ++i) {
-    acc = units[i].cls == UnitClass::key ? 0.0 : acc + unit_weight(units[i]);
+    acc = units[i].cls == UnitClass::key ? 0.0 : acc + (flat >= 0 ? flat : unit_weight(units[i]));
     r[i] = acc;
   }
   scratch.altrefs.clear();
@@ -217,7 +259,7 @@ void StreamSelector::sort(std::vector<Candidate>& out) const {
   const int n = static_cast<int>(units_.size());
   if (n == 0) return;
   thread_local SortScratch scratch;
-  prepare_sort(units_, carry_, config_.gop, config_.horizon_past_epoch, epoch_start_last_key_, scratch, &out);
+  prepare_sort(units_, carry_, config_, epoch_start_last_key_, scratch, &out);
   const double mean = mean_unit_bytes();
   // At least one candidate when the ratio allows any, so that short epochs (a stream's last frames, a stream that
   // just joined) can still get an anchor.
@@ -236,7 +278,7 @@ std::vector<double> StreamSelector::single_scores() const {
   std::vector<double> out(n, 0.0);
   if (n == 0) return out;
   SortScratch scratch;
-  prepare_sort(units_, carry_, config_.gop, config_.horizon_past_epoch, epoch_start_last_key_, scratch, nullptr);
+  prepare_sort(units_, carry_, config_, epoch_start_last_key_, scratch, nullptr);
   const double mean = mean_unit_bytes();
   for (int c = 0; c < n; ++c) {
     if (units_[c].cls == UnitClass::key) continue;
@@ -245,6 +287,8 @@ std::vector<double> StreamSelector::single_scores() const {
   }
   return out;
 }
+
+bool StreamSelector::flat() const { return flat_weight(units_, *config_.flat_cv) >= 0; }
 
 void StreamSelector::commit(std::span<const int> anchor_offsets) {
   // After the anchors, R restarts at 0 from the last anchor or key unit (R[c] - R[c] = 0, §3.1 update): the carry

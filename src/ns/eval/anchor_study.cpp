@@ -141,13 +141,9 @@ class FramePair {
   media::VideoReader reference_;
 };
 
-// Every displayed unit of a probed stream (class, decode index, weight under `estimator`), in decode order.
-std::vector<anchor::Unit> stream_units(const std::vector<media::CodedFrame>& frames, anchor::Estimator estimator,
-                                       double q_exponent, bool altref_at_display) {
-  anchor::SelectorConfig config;
-  config.estimator = estimator;
-  config.q_exponent = q_exponent;
-  config.altref_at_display = altref_at_display;
+// Every displayed unit of a probed stream (class, decode index, weight) under `config`, in decode order.
+std::vector<anchor::Unit> stream_units(const std::vector<media::CodedFrame>& frames,
+                                       const anchor::SelectorConfig& config) {
   anchor::StreamSelector selector(config);
   for (const media::CodedFrame& f : frames) selector.push(f);
   return selector.units();
@@ -258,9 +254,9 @@ std::vector<std::vector<anchor::EpochResult>> run_oracle(const AnchorStudyOption
   std::vector<std::unique_ptr<FramePair>> pairs;
   std::vector<std::unique_ptr<AnchorImages>> images;
   std::vector<int> ids;
-  // Units by display index (class, decode index, weight) for each cheap estimator, and per track and estimator a
+  // Units by display index (class, decode index, weight) for each cheap selector, and per track and selector a
   // selector with the same history as the oracle (committed with that track's anchors), to score every frame.
-  const anchor::Estimator estimators[2] = {anchor::Estimator::bytes, anchor::Estimator::quantiser};
+  const anchor::Method methods[2] = {anchor::Method::neuroscaler, anchor::Method::neuroscaler_q};
   std::vector<std::vector<anchor::Unit>> by_display[2];  // [estimator][stream][display index]
   std::vector<std::vector<std::unique_ptr<anchor::StreamSelector>>> selectors[2];  // [estimator][track][stream]
   for (int e = 0; e < 2; ++e) selectors[e].resize(tracks);
@@ -272,12 +268,11 @@ std::vector<std::vector<anchor::EpochResult>> run_oracle(const AnchorStudyOption
     ids.push_back(oracle.add_stream(specs[s], w, h));
     for (int e = 0; e < 2; ++e) {
       anchor::SelectorConfig sc = config.selector;
-      sc.estimator = estimators[e];
       sc.q_exponent = o.q_exponent;
-      sc.altref_at_display = e == 1;
+      sc = anchor::method_selector(methods[e], sc);
       for (size_t t = 0; t < tracks; ++t) selectors[e][t].push_back(std::make_unique<anchor::StreamSelector>(sc));
       std::vector<anchor::Unit>& table = by_display[e].emplace_back();
-      for (const anchor::Unit& u : stream_units(streams[s], estimators[e], o.q_exponent, e == 1)) {
+      for (const anchor::Unit& u : stream_units(streams[s], sc)) {
         if (u.display_index < 0) continue;
         if (table.size() <= static_cast<size_t>(u.display_index)) table.resize(u.display_index + 1);
         table[u.display_index] = u;

@@ -238,7 +238,10 @@ TEST(Engine, BatchedSrFailsOnlyTheStreamWhoseModelFails) {
   config.sr_workers = 1;
   config.sr_batch = 4;
   config.fraction = 0.15;
-  config.epoch_frames = 48;  // one 800 ms epoch: its 21 anchors are queued at once, the worker takes them 4 by 4
+  // One epoch of 48 frames on a 30 fps clock (1.6 s, twice the inputs' 0.8 s): its 22 anchors are queued at once, the
+  // worker takes them 4 by 4, and each has 1.6 s to make its deadline even under ThreadSanitizer on a loaded machine.
+  config.epoch_frames = 48;
+  config.fps = 30;
   // Real-time inputs (0.8 s each): every epoch has frames of every stream to select from.
   engine::StreamConfig bad = stream(dir, "nan", "in0.webm", true);
   bad.model = dir.file("nan.safetensors");
@@ -292,6 +295,19 @@ TEST(EngineQueue, PopBatchTakesWhatIsQueuedUpToItsLimit) {
   small.close();
   EXPECT_EQ(small.pop_batch(4), std::vector<int>{3});
   EXPECT_TRUE(small.pop_batch(4).empty());
+}
+
+TEST(EngineQueue, TryPushAllQueuesWhatFitsAndAWaitingBatchSeesItAll) {
+  core::BoundedQueue<int> queue(3);
+  std::vector<int> got;
+  std::thread consumer([&] { got = queue.pop_batch(4); });
+  std::vector<int> items{1, 2, 3, 4};
+  EXPECT_EQ(queue.try_push_all(items), 3u);  // the fourth does not fit
+  consumer.join();
+  EXPECT_EQ(got, (std::vector<int>{1, 2, 3}));  // pushed under one lock: the waiting consumer takes them together
+  queue.close();
+  std::vector<int> late{5};
+  EXPECT_EQ(queue.try_push_all(late), 0u);
 }
 
 // stop() while real-time inputs are still playing: every output is finalised and decodes (a prefix of the input).

@@ -43,6 +43,19 @@ class BoundedQueue {
     return true;
   }
 
+  // try_push for several items under one lock, so that a consumer waking up sees all of them (a batching worker
+  // takes them in one call). Moves items from the front while there is room; returns how many it took (the rest
+  // stay in `items`, moved-from only up to the returned count).
+  size_t try_push_all(std::vector<T>& items) {
+    size_t taken = 0;
+    {
+      std::lock_guard lock(mutex_);
+      while (!closed_ && taken < items.size() && items_.size() < capacity_) items_.push_back(std::move(items[taken++]));
+    }
+    if (taken > 0) not_empty_.notify_all();
+    return taken;
+  }
+
   // Waits for an item; nullopt once the queue is closed and empty.
   std::optional<T> pop() {
     std::unique_lock lock(mutex_);

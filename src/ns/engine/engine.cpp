@@ -247,13 +247,15 @@ struct Engine::Impl final : detail::Scheduling {
     }
     ++epochs;
     const Clock::time_point now = Clock::now();
+    std::vector<AnchorJob> jobs;
     for (const auto& [method, result] : results) {
-      for (const anchor::Anchor& a : result.anchors) dispatch(selected_up_to, {method, a.stream}, a, now, deadline);
+      for (const anchor::Anchor& a : result.anchors) prepare(selected_up_to, {method, a.stream}, a, now, deadline, jobs);
       if (!result.anchors.empty()) {
         log::debug(kLogger, "epoch {} ({}): {} anchors from {} frames", result.index, anchor::method_name(method),
                    result.anchors.size(), result.frames);
       }
     }
+    dispatch(jobs);
     for (const auto& [id, selected] : selected_up_to) {
       const auto& [s, upto] = selected;
       std::lock_guard lock(s->frames_mutex);
@@ -263,9 +265,10 @@ struct Engine::Impl final : detail::Scheduling {
     forget_old_ended();
   }
 
-  // One selected anchor: its LR frame taken from the stream's pending frames to the SR queue.
-  void dispatch(const std::map<SchedulerKey, std::pair<std::shared_ptr<Stream>, int64_t>>& selected_up_to,
-                const SchedulerKey& key, const anchor::Anchor& a, Clock::time_point now, Clock::time_point deadline) {
+  // One selected anchor: its LR frame taken from the stream's pending frames into a job for the SR queue.
+  void prepare(const std::map<SchedulerKey, std::pair<std::shared_ptr<Stream>, int64_t>>& selected_up_to,
+               const SchedulerKey& key, const anchor::Anchor& a, Clock::time_point now, Clock::time_point deadline,
+               std::vector<AnchorJob>& jobs) {
     const auto found = selected_up_to.find(key);
     if (found == selected_up_to.end()) return;
     const std::shared_ptr<Stream>& stream = found->second.first;
@@ -284,10 +287,14 @@ struct Engine::Impl final : detail::Scheduling {
       return;
     }
     stream->add_in_flight();
-    AnchorJob job{stream, stream->next_sequence++, std::move(lr), now, deadline, nullptr};
-    if (!sr_queue.try_push(job)) {
-      ++stream->anchors_dropped_full;
-      stream->settle(job.sequence, std::nullopt);
+    jobs.push_back(AnchorJob{stream, stream->next_sequence++, std::move(lr), now, deadline, nullptr});
+  }
+
+  // An epoch's jobs enter the SR queue together; those that do not fit are dropped.
+  void dispatch(std::vector<AnchorJob>& jobs) {
+    for (size_t i = sr_queue.try_push_all(jobs); i < jobs.size(); ++i) {
+      ++jobs[i].stream->anchors_dropped_full;
+      jobs[i].stream->settle(jobs[i].sequence, std::nullopt);
     }
   }
 

@@ -2,7 +2,6 @@
 // accumulated residual from coded bytes, greedy candidate sort with float scores.
 #include <algorithm>
 #include <cmath>
-#include <cmath>
 #include <limits>
 #include <string>
 
@@ -181,8 +180,6 @@ struct SortScratch {
   std::vector<int64_t> horizon;
 };
 
-// Fills R, the class groups, the key units (sorted, appended to `keys` when given), the next boundary (key unit)
-// and the GOP horizon of every unit.
 // The weight every non-key unit of the epoch is given instead of its own when their spread is below flat_cv
 // (SelectorConfig::flat_cv); -1 when they keep their own.
 double flat_weight(const std::vector<Unit>& units, double flat_cv) {
@@ -203,6 +200,8 @@ double flat_weight(const std::vector<Unit>& units, double flat_cv) {
   return std::sqrt(variance) < flat_cv * mean ? mean : -1;
 }
 
+// Fills R (on the mean weight when the epoch is flat), the class groups, the key units (sorted, appended to `keys`
+// when given), the next boundary (key unit) and the GOP horizon of every unit.
 void prepare_sort(const std::vector<Unit>& units, double carry, const SelectorConfig& config, int64_t last_key,
                   SortScratch& scratch, std::vector<Candidate>* keys) {
   const int n = static_cast<int>(units.size());

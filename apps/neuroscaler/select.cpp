@@ -7,6 +7,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,11 +33,11 @@ struct SelectOptions {
   int epoch_frames = 40;
   double fps = 60;
   int gop = 120;
-  // < -1 / < 0: not given, the method's default (anchor::method_selector)
-  int horizon_past_epoch = -2;
   double q_exponent = 1.0;
-  double altref_min_boost = -1;
-  double flat_cv = -1;
+  // Not given: the method's default (anchor::method_selector).
+  std::optional<int> horizon_past_epoch;
+  std::optional<double> altref_min_boost;
+  std::optional<double> flat_cv;
   std::string out;
   // Oracle and evaluation.
   std::vector<std::string> references;
@@ -84,10 +85,10 @@ void run_select(const SelectOptions& o) {
   config.epoch_frames = o.epoch_frames;
   config.fps = o.fps;
   config.selector.gop = o.gop;
-  if (o.horizon_past_epoch >= -1) config.selector.horizon_past_epoch = o.horizon_past_epoch;
+  config.selector.horizon_past_epoch = o.horizon_past_epoch;
   config.selector.q_exponent = o.q_exponent;
-  if (o.altref_min_boost >= 0) config.selector.altref_min_boost = o.altref_min_boost;
-  if (o.flat_cv >= 0) config.selector.flat_cv = o.flat_cv;
+  config.selector.altref_min_boost = o.altref_min_boost;
+  config.selector.flat_cv = o.flat_cv;
   const bool budget = o.budget_ms >= 0;
   if (budget && o.latency_path.empty()) {
     throw Error(ErrorCode::invalid_argument, "select: --budget-ms needs --latency FILE (GPU ms per anchor)");

@@ -138,6 +138,9 @@ class StreamSelector {
  private:
   static constexpr size_t kBoostWindow = 12;  // shown normal frames an alt-ref's quantiser is compared with
   bool is_boosted(const media::CodedFrame& altref) const;  // altref_min_boost reached (or not configured)
+  // The weight every non-key unit of the epoch is scored with instead of its own when their spread is below flat_cv;
+  // -1 when they keep their own.
+  double flat_weight() const;
 
   SelectorConfig config_;
   std::vector<Unit> units_;
@@ -150,6 +153,9 @@ class StreamSelector {
   std::deque<double> normal_steps_;       // quantiser steps of the latest shown normal frames (altref_min_boost)
   double carry_ = 0;
   double pending_weight_ = 0;
+  double epoch_weight_sum_ = 0;      // over this epoch's non-key units (flat_weight)
+  double epoch_weight_squares_ = 0;
+  int epoch_weighted_units_ = 0;
   std::deque<double> window_;  // unit weights
   double window_sum_ = 0;
   int64_t last_key_display_ = -1;        // display index of the latest key unit seen (committed or not)

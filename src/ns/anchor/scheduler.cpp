@@ -213,6 +213,10 @@ EpochResult Scheduler::run_epoch() {
         }
       }
     }
+    for (size_t k = 0; k < order.size(); ++k) {
+      const StreamSelector& selector = order[k].second->selector;
+      if (!chosen[k].empty() && selector.flat()) place_evenly(selector.units(), chosen[k]);
+    }
   } else {
     // Baselines: perframe and keyframe ignore the budget; uniform takes round(fraction * n) per stream, or in
     // budget mode an equal share of the budget per active stream.
@@ -242,13 +246,6 @@ EpochResult Scheduler::run_epoch() {
     if (config_.mode == Mode::fraction && config_.method == Method::uniform) {
       result.quota = 0;
       for (const auto& c : chosen) result.quota += static_cast<int64_t>(c.size());
-    }
-  }
-
-  if (config_.method == Method::neuroscaler || config_.method == Method::neuroscaler_q) {
-    for (size_t k = 0; k < order.size(); ++k) {
-      const StreamSelector& selector = order[k].second->selector;
-      if (!chosen[k].empty() && selector.flat()) place_evenly(selector.units(), chosen[k]);
     }
   }
 

@@ -75,8 +75,9 @@ void StreamSelector::push(const media::CodedFrame& frame) {
     pending_altref_ = true;
     altref_awaiting_display_ = false;
   }
-  if (*config_.altref_min_boost > 0 && frame.cls == media::FrameClass::normal && quantiser_step(frame) > 0) {
-    normal_steps_.push_back(quantiser_step(frame));
+  if (*config_.altref_min_boost > 0 && frame.cls == media::FrameClass::normal) {
+    const double step = quantiser_step(frame);
+    if (step > 0) normal_steps_.push_back(step);
     if (normal_steps_.size() > kBoostWindow) normal_steps_.pop_front();
   }
   Unit unit;
@@ -116,7 +117,13 @@ void StreamSelector::push_unit(const Unit& unit) {
     window_sum_ -= window_.front();
     window_.pop_front();
   }
-  if (unit.cls == UnitClass::key) last_key_display_ = unit.display_index;
+  if (unit.cls == UnitClass::key) {
+    last_key_display_ = unit.display_index;
+  } else {
+    epoch_weight_sum_ += weight;
+    epoch_weight_squares_ += weight * weight;
+    ++epoch_weighted_units_;
+  }
 }
 
 double StreamSelector::mean_unit_bytes() const {
@@ -180,34 +187,14 @@ struct SortScratch {
   std::vector<int64_t> horizon;
 };
 
-// The weight every non-key unit of the epoch is given instead of its own when their spread is below flat_cv
-// (SelectorConfig::flat_cv); -1 when they keep their own.
-double flat_weight(const std::vector<Unit>& units, double flat_cv) {
-  if (flat_cv <= 0) return -1;
-  double sum = 0;
-  double sum_sq = 0;
-  int count = 0;
-  for (const Unit& u : units) {
-    if (u.cls == UnitClass::key) continue;
-    const double w = unit_weight(u);
-    sum += w;
-    sum_sq += w * w;
-    ++count;
-  }
-  if (count < 2 || sum <= 0) return -1;
-  const double mean = sum / count;
-  const double variance = std::max(0.0, sum_sq / count - mean * mean);
-  return std::sqrt(variance) < flat_cv * mean ? mean : -1;
-}
-
 // Fills R (on the mean weight when the epoch is flat), the class groups, the key units (sorted, appended to `keys`
 // when given), the next boundary (key unit) and the GOP horizon of every unit.
-void prepare_sort(const std::vector<Unit>& units, double carry, const SelectorConfig& config, int64_t last_key,
-                  SortScratch& scratch, std::vector<Candidate>* keys) {
+// `flat`: StreamSelector::flat_weight().
+void prepare_sort(const std::vector<Unit>& units, double carry, double flat, const SelectorConfig& config,
+                  int64_t last_key, SortScratch& scratch, std::vector<Candidate>* keys) {
   const int n = static_cast<int>(units.size());
   const int gop = config.gop;
   const int past_epoch = *config.horizon_past_epoch;
-  const double flat = flat_weight(units, *config.flat_cv);
   std::vector<double>& r = scratch.r;
   r.resize(n);
   double acc = carry;
@@ -258,7 +245,7 @@ void StreamSelector::sort(std::vector<Candidate>& out) const {
   const int n = static_cast<int>(units_.size());
   if (n == 0) return;
   thread_local SortScratch scratch;
-  prepare_sort(units_, carry_, config_, epoch_start_last_key_, scratch, &out);
+  prepare_sort(units_, carry_, flat_weight(), config_, epoch_start_last_key_, scratch, &out);
   const double mean = mean_unit_bytes();
   // At least one candidate when the ratio allows any, so that short epochs (a stream's last frames, a stream that
   // just joined) can still get an anchor.
@@ -277,7 +264,7 @@ std::vector<double> StreamSelector::single_scores() const {
   std::vector<double> out(n, 0.0);
   if (n == 0) return out;
   SortScratch scratch;
-  prepare_sort(units_, carry_, config_, epoch_start_last_key_, scratch, nullptr);
+  prepare_sort(units_, carry_, flat_weight(), config_, epoch_start_last_key_, scratch, nullptr);
   const double mean = mean_unit_bytes();
   for (int c = 0; c < n; ++c) {
     if (units_[c].cls == UnitClass::key) continue;
@@ -287,7 +274,15 @@ std::vector<double> StreamSelector::single_scores() const {
   return out;
 }
 
-bool StreamSelector::flat() const { return flat_weight(units_, *config_.flat_cv) >= 0; }
+double StreamSelector::flat_weight() const {
+  if (*config_.flat_cv <= 0 || epoch_weighted_units_ < 2 || epoch_weight_sum_ <= 0) return -1;
+  const double count = epoch_weighted_units_;
+  const double mean = epoch_weight_sum_ / count;
+  const double variance = std::max(0.0, epoch_weight_squares_ / count - mean * mean);
+  return std::sqrt(variance) < *config_.flat_cv * mean ? mean : -1;
+}
+
+bool StreamSelector::flat() const { return flat_weight() >= 0; }
 
 void StreamSelector::commit(std::span<const int> anchor_offsets) {
   // After the anchors, R restarts at 0 from the last anchor or key unit (R[c] - R[c] = 0, §3.1 update): the carry
@@ -304,6 +299,9 @@ void StreamSelector::commit(std::span<const int> anchor_offsets) {
   }
   carry_ = acc;
   units_.clear();
+  epoch_weight_sum_ = 0;
+  epoch_weight_squares_ = 0;
+  epoch_weighted_units_ = 0;
   epoch_start_last_key_ = last_key_display_;
 }
 

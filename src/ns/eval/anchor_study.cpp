@@ -257,8 +257,8 @@ std::vector<std::vector<anchor::EpochResult>> run_oracle(const AnchorStudyOption
   // Units by display index (class, decode index, weight) for each cheap selector, and per track and selector a
   // selector with the same history as the oracle (committed with that track's anchors), to score every frame.
   const anchor::Method methods[2] = {anchor::Method::neuroscaler, anchor::Method::neuroscaler_q};
-  std::vector<std::vector<anchor::Unit>> by_display[2];  // [estimator][stream][display index]
-  std::vector<std::vector<std::unique_ptr<anchor::StreamSelector>>> selectors[2];  // [estimator][track][stream]
+  std::vector<std::vector<anchor::Unit>> by_display[2];  // [selector][stream][display index]
+  std::vector<std::vector<std::unique_ptr<anchor::StreamSelector>>> selectors[2];  // [selector][track][stream]
   for (int e = 0; e < 2; ++e) selectors[e].resize(tracks);
   for (size_t s = 0; s < count; ++s) {
     pairs.push_back(std::make_unique<FramePair>(o.inputs[s], o.references[s], o.scale));

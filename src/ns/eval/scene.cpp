@@ -400,7 +400,7 @@ std::vector<std::string> expand_photo_argument(const std::string& argument) {
 std::vector<SamplePhoto> default_sample_photos(int hr_height) {
   const std::string lomiri = "lomiri-wallpapers-20.04";
   const std::string plasma = "plasma-workspace-wallpapers";
-  const SamplePhoto kleiber{"/usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg", lomiri};  // 6000x4000
+  const SamplePhoto kleiber{"/usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg", lomiri};  // 6028x3391
   const SamplePhoto evening{"/usr/share/wallpapers/EveningGlow/contents/images/2560x1600.jpg", plasma};
   const SamplePhoto path{"/usr/share/wallpapers/Path/contents/images/2560x1600.jpg", plasma};
   const SamplePhoto cups{"/usr/share/wallpapers/ColorfulCups/contents/images/2560x1600.jpg", plasma};

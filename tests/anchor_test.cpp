@@ -666,6 +666,19 @@ TEST(AnchorPlan, RejectsDamagedPlans) {
     EXPECT_NE(std::string(err.what()).find("unknown stream 3"), std::string::npos) << err.what();
   }
   EXPECT_THROW(read_plan("/nonexistent/plan.json"), Error);
+
+  // A number where an integer belongs, or one beyond its type, is a damaged plan, not a silent cast.
+  plan.epochs.clear();
+  plan.epoch_frames = 60;
+  const std::string good = plan_to_json(plan);
+  ASSERT_NO_THROW(plan_from_json(good));
+  for (const char* bad : {"1e300", "60.5", "4294967356"}) {
+    std::string text = good;
+    const size_t at = text.find("\"epoch_frames\": 60");
+    ASSERT_NE(at, std::string::npos) << text;
+    text.replace(at, std::string("\"epoch_frames\": 60").size(), std::string("\"epoch_frames\": ") + bad);
+    EXPECT_EQ(test::error_code_of([&] { plan_from_json(text); }), ErrorCode::corrupt) << bad;
+  }
 }
 
 TEST(AnchorCli, ReportsMissingFilesAndBadOptions) {

@@ -8,6 +8,7 @@
 
 #include "ns/anchor/anchor.h"
 #include "ns/core/error.h"
+#include "ns/core/json_fields.h"
 
 namespace ns::anchor {
 
@@ -45,11 +46,13 @@ LatencyModel LatencyModel::load(const std::string& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   LatencyModel model;
+  const core::JsonFieldReader fields(
+      path, "latency: ", "; each entry is {\"model\": text, \"width\": integer, \"height\": integer, \"backend\": text, \"ms\": number}");
   try {
     const nlohmann::json doc = nlohmann::json::parse(buffer.str());
     for (const auto& e : doc.at("entries")) {
-      model.set(e.at("model").get<std::string>(), e.at("width").get<int>(), e.at("height").get<int>(),
-                e.at("backend").get<std::string>(), e.at("ms").get<double>());
+      model.set(fields.get<std::string>(e, "model"), fields.get<int>(e, "width"), fields.get<int>(e, "height"),
+                fields.get<std::string>(e, "backend"), fields.get<double>(e, "ms"));
     }
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorCode::corrupt,

@@ -7,6 +7,7 @@
 
 #include "ns/anchor/anchor.h"
 #include "ns/core/error.h"
+#include "ns/core/json_fields.h"
 
 namespace ns::anchor {
 
@@ -65,50 +66,51 @@ std::string plan_to_json(const Plan& plan) {
 
 Plan plan_from_json(const std::string& text, const std::string& where) {
   Plan plan;
+  const core::JsonFieldReader fields("", where + ": ", "; regenerate it with `neuroscaler select`");
   try {
     const nlohmann::json doc = nlohmann::json::parse(text);
-    if (doc.at("format").get<std::string>() != kFormat || doc.at("version").get<int>() != kVersion) {
+    if (fields.get<std::string>(doc, "format") != kFormat || fields.get<int>(doc, "version") != kVersion) {
       throw Error(ErrorCode::corrupt, where + ": not a version 1 anchor plan (format \"" +
-                                          doc.at("format").get<std::string>() +
+                                          fields.get<std::string>(doc, "format") +
                                           "\"); write it with `neuroscaler select`");
     }
-    plan.method = doc.at("method").get<std::string>();
-    plan.mode = doc.at("mode").get<std::string>();
-    plan.fraction = doc.at("fraction").get<double>();
-    plan.budget_ms = doc.at("budget_ms").get<double>();
-    plan.epoch_frames = doc.at("epoch_frames").get<int>();
-    plan.fps = doc.at("fps").get<double>();
+    plan.method = fields.get<std::string>(doc, "method");
+    plan.mode = fields.get<std::string>(doc, "mode");
+    plan.fraction = fields.get<double>(doc, "fraction");
+    plan.budget_ms = fields.get<double>(doc, "budget_ms");
+    plan.epoch_frames = fields.get<int>(doc, "epoch_frames");
+    plan.fps = fields.get<double>(doc, "fps");
     for (const auto& s : doc.at("streams")) {
       PlanStream ps;
-      ps.name = s.at("name").get<std::string>();
-      ps.codec = s.at("codec").get<std::string>();
-      ps.width = s.at("width").get<int>();
-      ps.height = s.at("height").get<int>();
-      ps.frames = s.at("frames").get<int64_t>();
-      ps.anchor_ms = s.at("anchor_ms").get<double>();
+      ps.name = fields.get<std::string>(s, "name");
+      ps.codec = fields.get<std::string>(s, "codec");
+      ps.width = fields.get<int>(s, "width");
+      ps.height = fields.get<int>(s, "height");
+      ps.frames = fields.get<int64_t>(s, "frames");
+      ps.anchor_ms = fields.get<double>(s, "anchor_ms");
       plan.streams.push_back(std::move(ps));
     }
     for (const auto& e : doc.at("epochs")) {
       EpochResult r;
-      r.index = e.at("index").get<int64_t>();
-      r.start_s = e.at("start_s").get<double>();
-      r.deadline_s = e.at("deadline_s").get<double>();
-      r.frames = e.at("frames").get<int64_t>();
-      r.quota = e.at("quota").get<int64_t>();
-      r.budget_ms = e.at("budget_ms").get<double>();
-      r.used_ms = e.at("used_ms").get<double>();
-      r.skipped = e.at("skipped").get<int64_t>();
+      r.index = fields.get<int64_t>(e, "index");
+      r.start_s = fields.get<double>(e, "start_s");
+      r.deadline_s = fields.get<double>(e, "deadline_s");
+      r.frames = fields.get<int64_t>(e, "frames");
+      r.quota = fields.get<int64_t>(e, "quota");
+      r.budget_ms = fields.get<double>(e, "budget_ms");
+      r.used_ms = fields.get<double>(e, "used_ms");
+      r.skipped = fields.get<int64_t>(e, "skipped");
       for (const auto& a : e.at("anchors")) {
         Anchor anchor;
-        anchor.stream = a.at("stream").get<int>();
+        anchor.stream = fields.get<int>(a, "stream");
         if (anchor.stream < 0 || static_cast<size_t>(anchor.stream) >= plan.streams.size()) {
           throw Error(ErrorCode::corrupt, where + ": anchor of unknown stream " + std::to_string(anchor.stream) +
                                               " in epoch " + std::to_string(r.index) + "; regenerate the plan");
         }
-        anchor.display_index = a.at("display").get<int64_t>();
-        anchor.decode_index = a.at("decode").get<int64_t>();
-        anchor.cls = unit_class_from_name(a.at("class").get<std::string>());
-        anchor.score = a.at("score").get<double>();
+        anchor.display_index = fields.get<int64_t>(a, "display");
+        anchor.decode_index = fields.get<int64_t>(a, "decode");
+        anchor.cls = unit_class_from_name(fields.get<std::string>(a, "class"));
+        anchor.score = fields.get<double>(a, "score");
         r.anchors.push_back(anchor);
       }
       plan.epochs.push_back(std::move(r));

@@ -4,7 +4,10 @@
 // Thread-safety: a const reader is shared freely.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +15,32 @@
 #include "ns/core/error.h"
 
 namespace ns::core {
+
+// v as T, or nothing when v does not fit T. An integer T takes only a JSON integer within its range: nlohmann's
+// own get<int>() casts 1e300 or 2^40 unchecked (undefined behaviour), and a config with "frames": 2.5 deserves an
+// error, not 2.
+template <typename T, typename Json>
+std::optional<T> json_value(const Json& v) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (v.is_number_unsigned()) {
+      const auto u = v.template get<uint64_t>();
+      if (!std::in_range<T>(u)) return std::nullopt;
+      return static_cast<T>(u);
+    }
+    if (v.is_number_integer()) {
+      const auto i = v.template get<int64_t>();
+      if (!std::in_range<T>(i)) return std::nullopt;
+      return static_cast<T>(i);
+    }
+    return std::nullopt;
+  } else {
+    try {
+      return v.template get<T>();
+    } catch (const nlohmann::json::exception&) {
+      return std::nullopt;
+    }
+  }
+}
 
 class JsonFieldReader {
  public:
@@ -23,11 +52,9 @@ class JsonFieldReader {
   template <typename T, typename Json>
   T get(const Json& j, const char* key, const char* where = "") const {
     if (!j.is_object() || !j.contains(key)) fail(std::string("field '") + where + key + "' is missing");
-    try {
-      return j.at(key).template get<T>();
-    } catch (const nlohmann::json::exception&) {
-      fail(std::string("field '") + where + key + "' has the wrong type");
-    }
+    std::optional<T> value = json_value<T>(j.at(key));
+    if (!value) fail(std::string("field '") + where + key + "' has the wrong type or is out of range");
+    return std::move(*value);
   }
 
   // j[key], which must be a list.

@@ -9,6 +9,7 @@
 
 #include "ns/anchor/anchor.h"
 #include "ns/core/error.h"
+#include "ns/core/json_fields.h"
 #include "ns/engine/engine.h"
 
 namespace ns::engine {
@@ -31,12 +32,12 @@ void check_keys(const json& object, const std::set<std::string>& known, const st
 template <typename T>
 void read_key(const json& object, const char* key, T& out, const std::string& where) {
   if (!object.contains(key)) return;
-  try {
-    out = object.at(key).get<T>();
-  } catch (const json::exception&) {
+  std::optional<T> value = core::json_value<T>(object.at(key));
+  if (!value) {
     throw Error(ErrorCode::invalid_argument,
-                where + ": \"" + key + "\" has the wrong type (" + object.at(key).dump() + ")");
+                where + ": \"" + key + "\" has the wrong type or is out of range (" + object.at(key).dump() + ")");
   }
+  out = std::move(*value);
 }
 
 std::string resolve(const std::string& path, const std::string& base_dir) {

@@ -32,17 +32,20 @@ size_t find_start_code(const uint8_t* data, size_t size, size_t from) {
   return size;
 }
 
-void skip_scaling_list(BitReader& r, int count) {
+bool skip_scaling_list(BitReader& r, int count, std::string& error) {
   int last_scale = 8;
   int next_scale = 8;
   for (int j = 0; j < count; ++j) {
     if (next_scale != 0) {
-      const int delta_scale = r.se();
+      const int32_t delta_scale = r.se();
+      if (delta_scale < -128 || delta_scale > 127)
+        return fail(error, fmt::format("SPS scaling list delta_scale {} out of range -128..127", delta_scale));
       next_scale = (last_scale + delta_scale + 256) % 256;
     }
     last_scale = next_scale == 0 ? last_scale : next_scale;
-    if (r.overrun()) return;
+    if (r.overrun()) return true;  // the caller reports the truncated SPS
   }
+  return true;
 }
 
 }  // namespace
@@ -143,7 +146,7 @@ bool parse_sps(const uint8_t* rbsp, size_t size, ParamSets& sets, std::string& e
       if (r.bit()) {  // seq_scaling_matrix_present_flag
         const int lists = s.chroma_format_idc != 3 ? 8 : 12;
         for (int i = 0; i < lists; ++i)
-          if (r.bit()) skip_scaling_list(r, i < 6 ? 16 : 64);
+          if (r.bit() && !skip_scaling_list(r, i < 6 ? 16 : 64, error)) return false;
       }
       break;
     }

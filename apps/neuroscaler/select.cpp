@@ -44,6 +44,7 @@ struct SelectOptions {
   std::string anchor_model;
   std::string anchor_cache;
   bool oracle_ground_truth = false;
+  std::optional<double> anchor_weight;
   bool evaluate = false;
   std::string gains_path;
   std::vector<double> fractions;
@@ -61,6 +62,7 @@ eval::AnchorStudyOptions study_options(const SelectOptions& o) {
           .anchor_model = o.anchor_model,
           .anchor_cache = o.anchor_cache,
           .oracle_ground_truth = o.oracle_ground_truth,
+          .anchor_weight = o.anchor_weight,
           .epoch_frames = o.epoch_frames,
           .q_exponent = o.q_exponent,
           .gains_path = o.gains_path};
@@ -271,6 +273,10 @@ void register_select(CLI::App& app) {
                   "inputs and model");
   cmd->add_flag("--oracle-ground-truth", options->oracle_ground_truth,
                 "the oracle measures with ground-truth anchors even with --anchor-model (which --evaluate uses)");
+  cmd->add_option("--anchor-weight", options->anchor_weight,
+                  "an anchor's share of its frame in reuse, blended into the frame's reuse prediction (oracle, "
+                  "--evaluate; 1: replace it); default: 0.25 for SR anchors, 1 for ground truth")
+      ->check(CLI::Range(0.001, 1.0));
   cmd->add_flag("--evaluate", options->evaluate, "rebuild the streams from the plan and print the PSNR after reuse");
   cmd->add_option("--compare", options->compare, "with --evaluate: also evaluate these plan files (same inputs)")
       ->expected(1, -1);

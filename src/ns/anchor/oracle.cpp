@@ -84,6 +84,7 @@ OracleSelector::OracleSelector(const SchedulerConfig& config, const reuse::Reuse
                                std::span<const double> extra_fractions)
     : config_(config), reuse_(reuse) {
   config_.method = Method::neuroscaler;  // the Scheduler's checks of the shared fields; the method is ours
+  reuse_.anchor_weight = 1.0;  // the tables model an anchor as restarting the chain (see the class comment)
   Scheduler check(config_);
   fractions_.push_back(config_.fraction);
   if (!extra_fractions.empty() && config_.mode != Mode::fraction) {

@@ -70,6 +70,9 @@ struct OracleEpoch {
 // extra track adds about 2n reconstructions to the n (n + 1) / 2 shared ones (on the sample, 4 fractions took 1.2x
 // the reconstructions of one). run_epoch_tracks() returns one OracleEpoch per
 // track (config.fraction first, then extra_fractions in order); run_epoch() returns the first.
+// Anchors replace their frame here (reuse.anchor_weight is taken as 1): the tables q[c][j] hold the chain started
+// at candidate c, which a blended anchor would make depend on the chain before it. Plans chosen this way can still
+// be evaluated with blended SR anchors (ns/eval's evaluate_plans).
 class OracleSelector {
  public:
   OracleSelector(const SchedulerConfig& config, const reuse::ReuseSettings& reuse,

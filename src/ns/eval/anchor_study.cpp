@@ -149,7 +149,12 @@ std::vector<anchor::Unit> stream_units(const std::vector<media::CodedFrame>& fra
   return selector.units();
 }
 
-reuse::ReuseSettings reuse_settings(const AnchorStudyOptions& o) { return reuse::ReuseSettings{.scale = o.scale}; }
+// Reuse as the study's anchors need it: SR anchors blended by o.anchor_weight (default reuse::kSrAnchorWeight),
+// ground-truth ones replacing their frame.
+reuse::ReuseSettings reuse_settings(const AnchorStudyOptions& o, bool sr_anchors) {
+  return reuse::ReuseSettings{.scale = o.scale,
+                              .anchor_weight = o.anchor_weight.value_or(sr_anchors ? reuse::kSrAnchorWeight : 1.0)};
+}
 
 // Added to an alt-ref's score in the rank correlations: the selectors sort alt-refs before normal frames (scores
 // are frames x mean unit sizes, far below this).
@@ -248,7 +253,7 @@ std::vector<std::vector<anchor::EpochResult>> run_oracle(const AnchorStudyOption
   anchor::SchedulerConfig first = config;
   first.fraction = fractions[0];
   const std::vector<double> extra(fractions.begin() + 1, fractions.end());
-  anchor::OracleSelector oracle(first, reuse_settings(o), extra);
+  anchor::OracleSelector oracle(first, reuse_settings(o, false), extra);  // its anchors restart the chain
   const size_t tracks = oracle.track_count();
   const size_t count = o.inputs.size();
   std::vector<std::unique_ptr<FramePair>> pairs;
@@ -399,7 +404,7 @@ std::vector<PlanQuality> evaluate_plans(const AnchorStudyOptions& o, const std::
           if (a.stream == static_cast<int>(s)) anchors[p].insert(a.display_index);
         }
       }
-      reconstructors.push_back(std::make_unique<reuse::Reconstructor>(reuse_settings(o), w, h));
+      reconstructors.push_back(std::make_unique<reuse::Reconstructor>(reuse_settings(o, !images.ground_truth()), w, h));
     }
     core::Frame lr, reference, hr_anchor;
     std::vector<double> psnr(plans.size(), 0.0), psnr_y(plans.size(), 0.0);

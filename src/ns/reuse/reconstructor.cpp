@@ -4,6 +4,7 @@
 // (back-projection or the LR prediction's) and adds it up-scaled row by row (reference §7.2 steps 2 and 4), or falls
 // back to bicubic.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <span>
@@ -28,6 +29,14 @@ double thread_ms() {
   return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) * 1e-6;
 }
 double ms_since(double start) { return thread_ms() - start; }
+
+// dst = (anchor * weight + dst * (256 - weight)) / 256, rounded; once per anchor, so plain C (vectorised by the
+// compiler) rather than a Dsp kernel.
+void blend_row(uint8_t* dst, const uint8_t* anchor, int weight, int width) {
+  for (int x = 0; x < width; ++x) {
+    dst[x] = static_cast<uint8_t>((anchor[x] * weight + dst[x] * (256 - weight) + 128) >> 8);
+  }
+}
 
 }  // namespace
 
@@ -245,6 +254,9 @@ Reconstructor::Reconstructor(const ReuseSettings& settings, int lr_width, int lr
   if (settings.threads < 1 || settings.threads > 64) {
     invalid("threads " + std::to_string(settings.threads) + " is out of range; use 1 .. 64");
   }
+  if (!(settings.anchor_weight > 0.0 && settings.anchor_weight <= 1.0)) {
+    invalid("anchor weight " + std::to_string(settings.anchor_weight) + " is out of range; use a value in (0, 1]");
+  }
   if (!(settings.scene_cut_intra_fraction >= 0.0) || !(settings.scene_cut_sad_ratio >= 0.0)) {
     invalid("scene-cut intra fraction and SAD ratio must be >= 0 (values above 1 disable each test)");
   }
@@ -337,11 +349,23 @@ const core::Frame& Reconstructor::push(const core::Frame& lr, const core::Frame*
   m.lr_cur.assign(lr, m.estimator.border());
 
   if (hr_anchor) {
-    const int slot = m.anchor_slot >= 0 ? m.anchor_slot : 0;  // every reference is replaced by this anchor
+    // With anchor_weight < 1 the anchor is blended into this frame's own reuse prediction (when it has one, i.e.
+    // no scene cut); otherwise it replaces every reference.
+    int slot = m.anchor_slot >= 0 ? m.anchor_slot : 0;
+    bool blended = false;
+    if (m.settings.anchor_weight < 1.0 && m.prev_slot >= 0) {
+      slot = m.free_slot();
+      blended = m.predict(lr, m.hr[slot], candidates, start) == FrameKind::reused;
+      start = thread_ms();
+    }
     core::Frame& out = m.hr[slot];
-    for (int p = 0; p < core::kPlaneCount; ++p) {
-      for (int y = 0; y < out.plane_height(p); ++y)
-        std::memcpy(out.row(p, y), hr_anchor->row(p, y), out.plane_width(p));
+    if (blended) {
+      m.blend_anchor(*hr_anchor, out);
+    } else {
+      for (int p = 0; p < core::kPlaneCount; ++p) {
+        for (int y = 0; y < out.plane_height(p); ++y)
+          std::memcpy(out.row(p, y), hr_anchor->row(p, y), out.plane_width(p));
+      }
     }
     out.pts = lr.pts;
     out.index = lr.index;
@@ -354,23 +378,54 @@ const core::Frame& Reconstructor::push(const core::Frame& lr, const core::Frame*
 
   const int slot = m.free_slot();
   core::Frame& out = m.hr[slot];
-  bool upscale = m.prev_slot < 0;
-  if (!upscale) {
+  m.stats.kind = m.predict(lr, out, candidates, start);
+  out.pts = lr.pts;
+  out.index = lr.index;
+  m.finish(lr, out, m.stats.kind);
+  m.prev_slot = slot;
+  m.stats.reconstruct_ms = ms_since(start);
+  return out;
+}
+
+// out = the anchor blended into out (this frame's reuse prediction) by settings.anchor_weight; where a block was
+// predicted as intra (new content, only up-scaled) the anchor is taken whole.
+void Reconstructor::Impl::blend_anchor(const core::Frame& anchor, core::Frame& out) const {
+  const motion::MotionField& field = estimator.field();
+  const int weight = static_cast<int>(std::lround(settings.anchor_weight * 256));
+  for (int p = 0; p < core::kPlaneCount; ++p) {
+    const int hbs = (p == 0 ? field.block_size : field.block_size / 2) * settings.scale;
+    const int hpw = out.plane_width(p);
+    for (int y = 0; y < out.plane_height(p); ++y) {
+      const int by = std::min(y / hbs, field.blocks_y - 1);
+      for (int bx = 0; bx < field.blocks_x && bx * hbs < hpw; ++bx) {
+        const int x0 = bx * hbs;
+        const int w = bx + 1 == field.blocks_x ? hpw - x0 : std::min(hbs, hpw - x0);
+        blend_row(out.row(p, y) + x0, anchor.row(p, y) + x0, field.at(bx, by).intra() ? 256 : weight, w);
+      }
+    }
+  }
+}
+
+// The frame from the references (reused), or its bicubic up-scale when there is none or at a scene cut; fills the
+// motion part of stats and restarts `start` when the build begins.
+FrameKind Reconstructor::Impl::predict(const core::Frame& lr, core::Frame& out,
+                                       std::span<const motion::MotionVector> candidates, double& start) {
+  if (prev_slot >= 0) {
     motion::SearchReference refs[2], down_refs[2];
     const core::Frame* hr_refs[2];
     int count = 0;
-    refs[count] = motion::SearchReference{&m.lr_prev, 0, candidates};
-    down_refs[count] = motion::SearchReference{&m.down_prev, 0, {}};
-    hr_refs[count++] = &m.hr[m.prev_slot];
-    if (m.settings.anchor_reference && m.anchor_slot >= 0 && m.anchor_slot != m.prev_slot) {
+    refs[count] = motion::SearchReference{&lr_prev, 0, candidates};
+    down_refs[count] = motion::SearchReference{&down_prev, 0, {}};
+    hr_refs[count++] = &hr[prev_slot];
+    if (settings.anchor_reference && anchor_slot >= 0 && anchor_slot != prev_slot) {
       refs[count] = motion::SearchReference{
-          &m.lr_anchor, -m.settings.anchor_preference * m.settings.block_size * m.settings.block_size, {}};
-      down_refs[count] = motion::SearchReference{&m.down_anchor, 0, {}};
-      hr_refs[count++] = &m.hr[m.anchor_slot];
+          &lr_anchor, -settings.anchor_preference * settings.block_size * settings.block_size, {}};
+      down_refs[count] = motion::SearchReference{&down_anchor, 0, {}};
+      hr_refs[count++] = &hr[anchor_slot];
     }
     const std::span<const motion::SearchReference> references(refs, count);
-    const motion::MotionField& field = m.estimator.estimate(m.lr_cur, references);
-    m.stats.blocks = static_cast<int>(field.blocks.size());
+    const motion::MotionField& field = estimator.estimate(lr_cur, references);
+    stats.blocks = static_cast<int>(field.blocks.size());
     // The SAD ratio counts textured blocks only (intra SAD >= 4 per sample): flat, noisy areas match no better
     // than their mean even when nothing changed.
     double sad_sum = 0, intra_sad_sum = 0;
@@ -381,41 +436,32 @@ const core::Frame& Reconstructor::push(const core::Frame& lr, const core::Frame*
         intra_sad_sum += b.intra_sad;
       }
       if (b.intra()) {
-        ++m.stats.intra_blocks;
+        ++stats.intra_blocks;
       } else if (b.ref == 0) {
-        ++m.stats.previous_blocks;
+        ++stats.previous_blocks;
       } else {
-        ++m.stats.anchor_blocks;
+        ++stats.anchor_blocks;
       }
     }
-    if (m.stats.intra_blocks >= m.settings.scene_cut_intra_fraction * m.stats.blocks ||
-        (intra_sad_sum > 0 && sad_sum >= m.settings.scene_cut_sad_ratio * intra_sad_sum)) {
-      upscale = true;
-      m.stats.scene_cut = true;
+    if (stats.intra_blocks >= settings.scene_cut_intra_fraction * stats.blocks ||
+        (intra_sad_sum > 0 && sad_sum >= settings.scene_cut_sad_ratio * intra_sad_sum)) {
+      stats.scene_cut = true;
     } else {
-      m.estimator.compute_residual(m.lr_cur, references, field, m.residual);
-      if (m.projecting()) {
-        m.estimator.compute_residual(m.lr_cur, std::span<const motion::SearchReference>(down_refs, count), field,
-                                     m.residual_down);
+      estimator.compute_residual(lr_cur, references, field, residual);
+      if (projecting()) {
+        estimator.compute_residual(lr_cur, std::span<const motion::SearchReference>(down_refs, count), field,
+                                   residual_down);
       }
-      m.stats.motion_ms = ms_since(start);
+      stats.motion_ms = ms_since(start);
       start = thread_ms();
-      m.reconstruct(out, field, hr_refs);
-      m.stats.kind = FrameKind::reused;
+      reconstruct(out, field, hr_refs);
+      return FrameKind::reused;
     }
   }
-  if (upscale) {
-    m.stats.motion_ms = ms_since(start);
-    start = thread_ms();
-    core::resize(lr, out, core::ResizeFilter::bicubic);
-    m.stats.kind = FrameKind::upscaled;
-  }
-  out.pts = lr.pts;
-  out.index = lr.index;
-  m.finish(lr, out, m.stats.kind);
-  m.prev_slot = slot;
-  m.stats.reconstruct_ms = ms_since(start);
-  return out;
+  stats.motion_ms = ms_since(start);
+  start = thread_ms();
+  core::resize(lr, out, core::ResizeFilter::bicubic);
+  return FrameKind::upscaled;
 }
 
 }  // namespace ns::reuse

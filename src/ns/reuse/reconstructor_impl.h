@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "ns/core/error.h"
@@ -50,6 +51,9 @@ struct Reconstructor::Impl {
   Impl(const ReuseSettings& s, int w, int h, const motion::MotionSettings& ms)
       : settings(s), lw(w), lh(h), hw(w * s.scale), hh(h * s.scale), estimator(ms, w, h) {}
 
+  FrameKind predict(const core::Frame& lr, core::Frame& out, std::span<const motion::MotionVector> candidates,
+                    double& start);
+  void blend_anchor(const core::Frame& anchor, core::Frame& out) const;
   void reconstruct(core::Frame& out, const motion::MotionField& field, const core::Frame* const* hr_refs);
   void predict_rect(int plane, const core::Frame& ref, motion::MotionVector mv, int x0, int y0, int w, int h,
                     uint8_t* dst, ptrdiff_t dst_stride, int compute_w = 0) const;

@@ -35,6 +35,12 @@ enum class ResidualSource { lr_prediction, hr_projection };
 const char* residual_source_name(ResidualSource source);
 ResidualSource parse_residual_source(const char* name);  // "lr" | "hr"; throws invalid_argument otherwise
 
+// An SR anchor's share of its frame (ReuseSettings::anchor_weight): on the built-in sample's VP9 test segment with
+// generic F=16 anchors, uniform 2.5 to 10 %, weights 1 (replace) / 0.5 / 0.25 / 0.125 measured 29.16-29.24 /
+// 29.31-29.34 / 29.35-29.37 / 29.33-29.36 dB (README, "Reuse: SR anchors blended"). Ground-truth anchors are exact
+// and take weight 1.
+inline constexpr double kSrAnchorWeight = 0.25;
+
 struct ReuseSettings {
   int scale = 3;          // integer, 1 .. 4 (HR = scale x LR)
   int block_size = 8;     // LR luma block of the motion search: 8 or 16
@@ -50,6 +56,11 @@ struct ReuseSettings {
   // Preference for the anchor reference, in SAD units per sample subtracted from its cost: where both match
   // about equally well the anchor gives a sharper result (one interpolation instead of a chain of them).
   int anchor_preference = 1;
+  // An anchor's share of its frame, in (0, 1]: 1 replaces the frame with the anchor (reference §7); below 1 the
+  // anchor is blended into the frame's own reuse prediction (the earlier anchors carried along by motion), so that
+  // each SR anchor refines what the chain holds (its errors average out) instead of resetting it. At a scene cut,
+  // and on blocks predicted as intra, the anchor is taken whole.
+  double anchor_weight = kSrAnchorWeight;
   // A scene cut is up-scaled (bicubic) as a whole: a frame with at least this fraction of intra blocks, or whose
   // summed best SAD is at least scene_cut_sad_ratio times its summed intra SAD (SAD against each block's mean;
   // about 0.1 on ordinary frames, 0.8 to 1 when the content changed but the search found look-alike patches).

@@ -1,7 +1,8 @@
-// HR reconstruction: a static scene reproduces its anchor bit-exactly (every mode), SR anchors blend into the
-// chain as weighted (whole at a scene cut), a sub-pixel translation tracks the HR truth and beats bicubic,
-// back-projection beats the faithful NEMO mode, a scene cut is never worse than bicubic, C and SIMD agree, odd sizes and other scales work, threads give bit-identical frames, decoder
-// vectors alone track a translation, and bad input gives clear errors.
+// HR reconstruction: a static scene reproduces its anchor bit-exactly (every mode), SR anchors blend into a chain
+// that descends from an anchor as weighted (whole otherwise, and at a scene cut), a sub-pixel translation tracks the
+// HR truth and beats bicubic, back-projection beats the faithful NEMO mode, a scene cut is never worse than bicubic,
+// C and SIMD agree, odd sizes and other scales work, threads give bit-identical frames, decoder vectors alone track
+// a translation, and bad input gives clear errors.
 #include "ns/reuse/reuse.h"
 
 #include <gtest/gtest.h>
@@ -175,6 +176,13 @@ TEST(Reuse, SrAnchorsAreBlendedIntoTheChainExceptAtACut) {
       }
     }
     EXPECT_EQ(wrong, 0) << "weight " << weight;
+  }
+  // A chain that started from a bicubic up-scale holds no anchor: the first anchor is taken whole.
+  {
+    reuse::Reconstructor rec(reuse::ReuseSettings{}, lr.width(), lr.height());
+    rec.push(lr);
+    EXPECT_EQ(rec.last_stats().kind, reuse::FrameKind::upscaled);
+    EXPECT_TRUE(test::same_pixels(rec.push(lr, &second), second));
   }
   // At a scene cut the chain holds nothing of the new scene: the anchor is taken whole.
   reuse::Reconstructor rec(reuse::ReuseSettings{}, lr.width(), lr.height());

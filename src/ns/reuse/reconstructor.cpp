@@ -312,6 +312,7 @@ const FrameStats& Reconstructor::last_stats() const { return impl_->stats; }
 void Reconstructor::reset() {
   impl_->prev_slot = -1;
   impl_->anchor_slot = -1;
+  impl_->chain_from_anchor = false;
   impl_->estimator.reset();
 }
 
@@ -349,11 +350,12 @@ const core::Frame& Reconstructor::push(const core::Frame& lr, const core::Frame*
   m.lr_cur.assign(lr, m.estimator.border());
 
   if (hr_anchor) {
-    // With anchor_weight < 1 the anchor is blended into this frame's own reuse prediction (when it has one, i.e.
-    // no scene cut); otherwise it replaces every reference.
+    // With anchor_weight < 1 the anchor is blended into this frame's own reuse prediction when that descends from
+    // an earlier anchor (not from a bicubic restart: the stream's start, a scene cut) and is no scene cut itself;
+    // otherwise it replaces every reference.
     int slot = m.anchor_slot >= 0 ? m.anchor_slot : 0;
     bool blended = false;
-    if (m.settings.anchor_weight < 1.0 && m.prev_slot >= 0) {
+    if (m.settings.anchor_weight < 1.0 && m.prev_slot >= 0 && m.chain_from_anchor) {
       slot = m.free_slot();
       blended = m.predict(lr, m.hr[slot], candidates, start) == FrameKind::reused;
       start = thread_ms();
@@ -371,6 +373,7 @@ const core::Frame& Reconstructor::push(const core::Frame& lr, const core::Frame*
     out.index = lr.index;
     m.finish(lr, out, FrameKind::anchor);
     m.anchor_slot = m.prev_slot = slot;
+    m.chain_from_anchor = true;
     m.stats.kind = FrameKind::anchor;
     m.stats.reconstruct_ms = ms_since(start);
     return out;
@@ -379,6 +382,7 @@ const core::Frame& Reconstructor::push(const core::Frame& lr, const core::Frame*
   const int slot = m.free_slot();
   core::Frame& out = m.hr[slot];
   m.stats.kind = m.predict(lr, out, candidates, start);
+  if (m.stats.kind == FrameKind::upscaled) m.chain_from_anchor = false;
   out.pts = lr.pts;
   out.index = lr.index;
   m.finish(lr, out, m.stats.kind);

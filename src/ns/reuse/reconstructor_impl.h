@@ -34,6 +34,8 @@ struct Reconstructor::Impl {
   std::array<core::Frame, kSlots> hr;
   int prev_slot = -1;
   int anchor_slot = -1;
+  // The previous frame descends from an anchor (no bicubic restart since): only then is an anchor blended into it.
+  bool chain_from_anchor = false;
   motion::Residual residual;       // the residual that is up-scaled and added
   motion::Residual residual_down;  // hr_projection: LR - prediction from the down-scaled HR references
   AxisTable h_table[core::kPlaneCount];

@@ -58,8 +58,9 @@ struct ReuseSettings {
   int anchor_preference = 1;
   // An anchor's share of its frame, in (0, 1]: 1 replaces the frame with the anchor (reference §7); below 1 the
   // anchor is blended into the frame's own reuse prediction (the earlier anchors carried along by motion), so that
-  // each SR anchor refines what the chain holds (its errors average out) instead of resetting it. At a scene cut,
-  // and on blocks predicted as intra, the anchor is taken whole.
+  // each SR anchor refines what the chain holds (its errors average out) instead of resetting it. Where the chain
+  // holds no anchor yet (the stream's start, after a scene cut), at a scene cut and on blocks predicted as intra,
+  // the anchor is taken whole.
   double anchor_weight = kSrAnchorWeight;
   // A scene cut is up-scaled (bicubic) as a whole: a frame with at least this fraction of intra blocks, or whose
   // summed best SAD is at least scene_cut_sad_ratio times its summed intra SAD (SAD against each block's mean;

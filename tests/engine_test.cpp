@@ -153,7 +153,8 @@ TEST(EngineConfig, RefusesUnknownKeysBadValuesAndDuplicates) {
   // Integer keys take only JSON integers that fit (a cast of 4e57 to int is undefined behaviour; 2.5 frames is a typo).
   for (const char* bad : {R"({"devices": []})", R"({"devices": [-1]})", R"({"sr_batch": 65})",
                           R"({"epoch_frames": 4e57})", R"({"epoch_frames": 2.5})", R"({"sr_workers": 4294967296})"}) {
-    EXPECT_EQ(test::error_code_of([&] { engine::parse_config(bad, "", "c.json"); }), ErrorCode::invalid_argument) << bad;
+    EXPECT_EQ(test::error_code_of([&] { engine::parse_config(bad, "", "c.json"); }), ErrorCode::invalid_argument)
+        << bad;
   }
   EXPECT_EQ(test::error_code_of([] { engine::parse_config("{\"streams\": [", "", "c.json"); }), ErrorCode::corrupt);
   EXPECT_EQ(test::error_code_of([] {

@@ -206,7 +206,9 @@ OracleFrame oracle_frame(int64_t index, int64_t cut) {
 }
 
 // Ground-truth anchors, which replace their frame (as the oracle models every anchor).
-reuse::ReuseSettings small_reuse() { return reuse::ReuseSettings{.scale = 2, .search_range = 16, .anchor_weight = 1.0}; }
+reuse::ReuseSettings small_reuse() {
+  return reuse::ReuseSettings{.scale = 2, .search_range = 16, .anchor_weight = 1.0};
+}
 
 TEST(AnchorOracle, PicksOneFrameInEachSceneAndTheCutItself) {
   // 12 frames, scene cut at 7, quota round(2/12 * 12) = 2. Reuse restarts from a bicubic up-scale at a cut, so an

@@ -155,7 +155,8 @@ TEST(Reuse, SrAnchorsAreBlendedIntoTheChainExceptAtACut) {
   core::Frame second = truth.clone();
   for (int p = 0; p < core::kPlaneCount; ++p) {
     for (int y = 0; y < second.plane_height(p); ++y) {
-      for (int x = 0; x < second.plane_width(p); ++x) second.row(p, y)[x] = static_cast<uint8_t>(255 - second.row(p, y)[x]);
+      uint8_t* row = second.row(p, y);
+      for (int x = 0; x < second.plane_width(p); ++x) row[x] = static_cast<uint8_t>(255 - row[x]);
     }
   }
   for (const double weight : {reuse::kSrAnchorWeight, 1.0}) {
@@ -176,6 +177,20 @@ TEST(Reuse, SrAnchorsAreBlendedIntoTheChainExceptAtACut) {
       }
     }
     EXPECT_EQ(wrong, 0) << "weight " << weight;
+  }
+  // Where the chain holds much less detail than the new anchor (here the first anchor had half the contrast: half
+  // the Laplacian), the new anchor is taken whole rather than averaged with the washed-out picture.
+  {
+    core::Frame faint = truth.clone();
+    for (int p = 0; p < core::kPlaneCount; ++p) {
+      for (int y = 0; y < faint.plane_height(p); ++y) {
+        uint8_t* row = faint.row(p, y);
+        for (int x = 0; x < faint.plane_width(p); ++x) row[x] = static_cast<uint8_t>((row[x] + 128) / 2);
+      }
+    }
+    reuse::Reconstructor rec(reuse::ReuseSettings{}, lr.width(), lr.height());
+    rec.push(downscale(faint), &faint);
+    EXPECT_TRUE(test::same_pixels(rec.push(downscale(faint), &truth), truth));
   }
   // A chain that started from a bicubic up-scale holds no anchor: the first anchor is taken whole.
   {

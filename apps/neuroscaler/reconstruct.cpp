@@ -175,7 +175,8 @@ void run_reconstruct(const ReconstructOptions& o) {
   settings.motion_search = o.motion != "decoder";
   settings.threads = o.threads;
   // Ground-truth anchors (an HR video) and NEMO's math replace their frame; SR anchors are blended into it.
-  settings.anchor_weight = o.anchor_weight.value_or(o.faithful || !o.anchor_video.empty() ? 1.0 : reuse::kSrAnchorWeight);
+  const bool ground_truth = o.faithful || !o.anchor_video.empty();
+  settings.anchor_weight = o.anchor_weight.value_or(ground_truth ? 1.0 : reuse::kSrAnchorWeight);
   if (o.faithful) {
     settings.residual_upscale = reuse::ResidualUpscale::block_bilinear;
     settings.residual_source = reuse::ResidualSource::lr_prediction;

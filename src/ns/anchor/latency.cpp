@@ -46,8 +46,9 @@ LatencyModel LatencyModel::load(const std::string& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   LatencyModel model;
-  const core::JsonFieldReader fields(
-      path, "latency: ", "; each entry is {\"model\": text, \"width\": integer, \"height\": integer, \"backend\": text, \"ms\": number}");
+  const core::JsonFieldReader fields(path, "latency: ",
+                                     "; each entry is {\"model\": text, \"width\": integer, \"height\": integer, "
+                                     "\"backend\": text, \"ms\": number}");
   try {
     const nlohmann::json doc = nlohmann::json::parse(buffer.str());
     for (const auto& e : doc.at("entries")) {

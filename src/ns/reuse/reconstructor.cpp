@@ -391,20 +391,60 @@ const core::Frame& Reconstructor::push(const core::Frame& lr, const core::Frame*
   return out;
 }
 
-// out = the anchor blended into out (this frame's reuse prediction) by settings.anchor_weight; where a block was
-// predicted as intra (new content, only up-scaled) the anchor is taken whole.
-void Reconstructor::Impl::blend_anchor(const core::Frame& anchor, core::Frame& out) const {
+// A block of the chain's prediction with at least kBlendFullDetail of the anchor's detail (summed absolute
+// Laplacian of luma) takes settings.anchor_weight of the anchor; with kBlendNoDetail or less (blurred by repeated
+// interpolation, typically under fast motion) the anchor whole; linear between. Chosen on two contents of the
+// selection set (sample VP9: blending helps; fast VP9: a fixed weight lost up to 0.17 dB), checked on the others
+// (README, "SR anchors blended into the chain").
+constexpr double kBlendFullDetail = 0.9;
+constexpr double kBlendNoDetail = 0.7;
+
+// out = the anchor blended into out (this frame's reuse prediction), block by block (see kBlendFullDetail); the
+// anchor whole on blocks predicted as intra.
+void Reconstructor::Impl::blend_anchor(const core::Frame& anchor, core::Frame& out) {
   const motion::MotionField& field = estimator.field();
-  const int weight = static_cast<int>(std::lround(settings.anchor_weight * 256));
+  const int base = static_cast<int>(std::lround(settings.anchor_weight * 256));
+  block_weight.resize(field.blocks.size());
+  const int hbs = field.block_size * settings.scale;
+  for (int by = 0; by < field.blocks_y; ++by) {
+    for (int bx = 0; bx < field.blocks_x; ++bx) {
+      int& weight = block_weight[static_cast<size_t>(by) * field.blocks_x + bx];
+      if (field.at(bx, by).intra()) {
+        weight = 256;
+        continue;
+      }
+      // Detail (summed absolute Laplacian of luma) of the prediction against the anchor's: a chain that lost
+      // detail (blurred by repeated interpolation) takes more of the anchor.
+      const int x0 = std::max(1, bx * hbs), y0 = std::max(1, by * hbs);
+      const int x1 = std::min((bx + 1) * hbs, hw - 1), y1 = std::min((by + 1) * hbs, hh - 1);
+      int64_t detail_anchor = 0, detail_chain = 0;
+      for (int y = y0; y < y1; ++y) {
+        const uint8_t* a = anchor.row(0, y);
+        const uint8_t* au = anchor.row(0, y - 1);
+        const uint8_t* ad = anchor.row(0, y + 1);
+        const uint8_t* b = out.row(0, y);
+        const uint8_t* bu = out.row(0, y - 1);
+        const uint8_t* bd = out.row(0, y + 1);
+        for (int x = x0; x < x1; ++x) {
+          detail_anchor += std::abs(4 * a[x] - a[x - 1] - a[x + 1] - au[x] - ad[x]);
+          detail_chain += std::abs(4 * b[x] - b[x - 1] - b[x + 1] - bu[x] - bd[x]);
+        }
+      }
+      const double ratio = detail_anchor > 0 ? static_cast<double>(detail_chain) / detail_anchor : 1.0;
+      const double t = std::clamp((kBlendFullDetail - ratio) / (kBlendFullDetail - kBlendNoDetail), 0.0, 1.0);
+      weight = base + static_cast<int>(std::lround((256 - base) * t));
+    }
+  }
   for (int p = 0; p < core::kPlaneCount; ++p) {
-    const int hbs = (p == 0 ? field.block_size : field.block_size / 2) * settings.scale;
+    const int pbs = (p == 0 ? field.block_size : field.block_size / 2) * settings.scale;
     const int hpw = out.plane_width(p);
     for (int y = 0; y < out.plane_height(p); ++y) {
-      const int by = std::min(y / hbs, field.blocks_y - 1);
-      for (int bx = 0; bx < field.blocks_x && bx * hbs < hpw; ++bx) {
-        const int x0 = bx * hbs;
-        const int w = bx + 1 == field.blocks_x ? hpw - x0 : std::min(hbs, hpw - x0);
-        blend_row(out.row(p, y) + x0, anchor.row(p, y) + x0, field.at(bx, by).intra() ? 256 : weight, w);
+      const int by = std::min(y / pbs, field.blocks_y - 1);
+      for (int bx = 0; bx < field.blocks_x && bx * pbs < hpw; ++bx) {
+        const int x0 = bx * pbs;
+        const int w = bx + 1 == field.blocks_x ? hpw - x0 : std::min(pbs, hpw - x0);
+        blend_row(out.row(p, y) + x0, anchor.row(p, y) + x0,
+                  block_weight[static_cast<size_t>(by) * field.blocks_x + bx], w);
       }
     }
   }

@@ -36,6 +36,7 @@ struct Reconstructor::Impl {
   int anchor_slot = -1;
   // The previous frame descends from an anchor (no bicubic restart since): only then is an anchor blended into it.
   bool chain_from_anchor = false;
+  std::vector<int> block_weight;  // blend_anchor: the anchor's weight per block (of 256)
   motion::Residual residual;       // the residual that is up-scaled and added
   motion::Residual residual_down;  // hr_projection: LR - prediction from the down-scaled HR references
   AxisTable h_table[core::kPlaneCount];
@@ -55,7 +56,7 @@ struct Reconstructor::Impl {
 
   FrameKind predict(const core::Frame& lr, core::Frame& out, std::span<const motion::MotionVector> candidates,
                     double& start);
-  void blend_anchor(const core::Frame& anchor, core::Frame& out) const;
+  void blend_anchor(const core::Frame& anchor, core::Frame& out);
   void reconstruct(core::Frame& out, const motion::MotionField& field, const core::Frame* const* hr_refs);
   void predict_rect(int plane, const core::Frame& ref, motion::MotionVector mv, int x0, int y0, int w, int h,
                     uint8_t* dst, ptrdiff_t dst_stride, int compute_w = 0) const;

@@ -313,6 +313,7 @@ void Reconstructor::reset() {
   impl_->prev_slot = -1;
   impl_->anchor_slot = -1;
   impl_->chain_from_anchor = false;
+  impl_->chain_age = 0;
   impl_->estimator.reset();
 }
 
@@ -374,6 +375,7 @@ const core::Frame& Reconstructor::push(const core::Frame& lr, const core::Frame*
     m.finish(lr, out, FrameKind::anchor);
     m.anchor_slot = m.prev_slot = slot;
     m.chain_from_anchor = true;
+    m.chain_age = 0;
     m.stats.kind = FrameKind::anchor;
     m.stats.reconstruct_ms = ms_since(start);
     return out;
@@ -383,6 +385,7 @@ const core::Frame& Reconstructor::push(const core::Frame& lr, const core::Frame*
   core::Frame& out = m.hr[slot];
   m.stats.kind = m.predict(lr, out, candidates, start);
   if (m.stats.kind == FrameKind::upscaled) m.chain_from_anchor = false;
+  ++m.chain_age;
   out.pts = lr.pts;
   out.index = lr.index;
   m.finish(lr, out, m.stats.kind);
@@ -391,19 +394,24 @@ const core::Frame& Reconstructor::push(const core::Frame& lr, const core::Frame*
   return out;
 }
 
-// A block of the chain's prediction with at least kBlendFullDetail of the anchor's detail (summed absolute
-// Laplacian of luma) takes settings.anchor_weight of the anchor; with kBlendNoDetail or less (blurred by repeated
-// interpolation, typically under fast motion) the anchor whole; linear between. Chosen on two contents of the
-// selection set (sample VP9: blending helps; fast VP9: a fixed weight lost up to 0.17 dB), checked on the others
-// (README, "SR anchors blended into the chain").
+// How much of an SR anchor goes into its frame, per block: settings.anchor_weight where the chain's prediction is
+// trustworthy, the anchor whole where it is not, linear between, by the worse of two signs:
+// - detail: the prediction's summed absolute Laplacian of luma against the anchor's, kBlendFullDetail or more
+//   trusted, kBlendNoDetail or less not (blurred by repeated interpolation, typically under fast motion);
+// - age: frames since the previous anchor, kBlendFreshChain or fewer trusted, kBlendStaleChain or more not (the
+//   chain drifts: a zoom, which block motion follows only approximately, lost 0.27 dB at 40 frames).
+// Chosen on VP9 contents of the selection set (README, "SR anchors blended into the chain", with the history).
 constexpr double kBlendFullDetail = 0.9;
 constexpr double kBlendNoDetail = 0.7;
+constexpr double kBlendFreshChain = 15;
+constexpr double kBlendStaleChain = 35;
 
 // out = the anchor blended into out (this frame's reuse prediction), block by block (see kBlendFullDetail); the
 // anchor whole on blocks predicted as intra.
 void Reconstructor::Impl::blend_anchor(const core::Frame& anchor, core::Frame& out) {
   const motion::MotionField& field = estimator.field();
   const int base = static_cast<int>(std::lround(settings.anchor_weight * 256));
+  const double stale = std::clamp((chain_age - kBlendFreshChain) / (kBlendStaleChain - kBlendFreshChain), 0.0, 1.0);
   block_weight.resize(field.blocks.size());
   const int hbs = field.block_size * settings.scale;
   for (int by = 0; by < field.blocks_y; ++by) {
@@ -431,7 +439,8 @@ void Reconstructor::Impl::blend_anchor(const core::Frame& anchor, core::Frame& o
         }
       }
       const double ratio = detail_anchor > 0 ? static_cast<double>(detail_chain) / detail_anchor : 1.0;
-      const double t = std::clamp((kBlendFullDetail - ratio) / (kBlendFullDetail - kBlendNoDetail), 0.0, 1.0);
+      const double t =
+          std::max(stale, std::clamp((kBlendFullDetail - ratio) / (kBlendFullDetail - kBlendNoDetail), 0.0, 1.0));
       weight = base + static_cast<int>(std::lround((256 - base) * t));
     }
   }

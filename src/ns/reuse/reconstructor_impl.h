@@ -36,6 +36,7 @@ struct Reconstructor::Impl {
   int anchor_slot = -1;
   // The previous frame descends from an anchor (no bicubic restart since): only then is an anchor blended into it.
   bool chain_from_anchor = false;
+  int chain_age = 0;  // frames since the latest anchor
   std::vector<int> block_weight;  // blend_anchor: the anchor's weight per block (of 256)
   motion::Residual residual;       // the residual that is up-scaled and added
   motion::Residual residual_down;  // hr_projection: LR - prediction from the down-scaled HR references

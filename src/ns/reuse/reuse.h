@@ -36,8 +36,8 @@ const char* residual_source_name(ResidualSource source);
 ResidualSource parse_residual_source(const char* name);  // "lr" | "hr"; throws invalid_argument otherwise
 
 // An SR anchor's share of its frame (ReuseSettings::anchor_weight): on the built-in sample's VP9 test segment with
-// generic F=16 anchors, uniform 2.5 to 10 %, weights 1 (replace) / 0.5 / 0.25 / 0.125 measured 29.16-29.24 /
-// 29.31-29.34 / 29.35-29.37 / 29.33-29.36 dB (README, "Reuse: SR anchors blended"). Ground-truth anchors are exact
+// generic F=16 anchors, uniform 2.5 to 10 %, fixed weights 1 (replace) / 0.5 / 0.25 / 0.125 measured 29.16-29.24 /
+// 29.31-29.34 / 29.35-29.37 / 29.33-29.36 dB (README, "SR anchors blended into the chain"). Ground-truth anchors are exact
 // and take weight 1.
 inline constexpr double kSrAnchorWeight = 0.25;
 
@@ -58,9 +58,10 @@ struct ReuseSettings {
   int anchor_preference = 1;
   // An anchor's share of its frame, in (0, 1]: 1 replaces the frame with the anchor (reference §7); below 1 the
   // anchor is blended into the frame's own reuse prediction (the earlier anchors carried along by motion), so that
-  // each SR anchor refines what the chain holds (its errors average out) instead of resetting it. Where the chain
-  // holds no anchor yet (the stream's start, after a scene cut), at a scene cut and on blocks predicted as intra,
-  // the anchor is taken whole.
+  // each SR anchor refines what the chain holds (its errors average out) instead of resetting it. This is the share
+  // where the chain is trustworthy; it rises to the anchor whole on blocks where the chain lost detail, when the
+  // previous anchor is long past, where the chain holds no anchor (the stream's start, after a scene cut), at a
+  // scene cut and on blocks predicted as intra.
   double anchor_weight = kSrAnchorWeight;
   // A scene cut is up-scaled (bicubic) as a whole: a frame with at least this fraction of intra blocks, or whose
   // summed best SAD is at least scene_cut_sad_ratio times its summed intra SAD (SAD against each block's mean;

@@ -95,10 +95,10 @@ TEST(ReconstructCli, ModelAnchorsAndPerFrameSrMatchUpscale) {
   test::TempDir dir;
   write_pair(dir, 6);
   sr::save_model(sr::random_model(sr::ModelDesc{.blocks = 1, .channels = 4, .scale = 3}, 7), dir.file("m.safetensors"));
-  // Anchors that replace their frame (--anchor-weight 1) on every frame are per-frame SR.
+  // Anchors that replace their frame (the default) on every frame are per-frame SR.
   const test::CliResult every = test::run_cli({"reconstruct", "--lr", dir.file("lr.mkv"), "--model",
-                                               dir.file("m.safetensors"), "--fraction", "1", "--anchor-weight", "1",
-                                               "--out", dir.file("all.y4m"), "--reference", dir.file("hr.mkv")});
+                                               dir.file("m.safetensors"), "--fraction", "1", "--out",
+                                               dir.file("all.y4m"), "--reference", dir.file("hr.mkv")});
   ASSERT_EQ(every.exit_code, 0) << every.err;
   EXPECT_EQ(parse_table(every.out).anchors, 6);
   const test::CliResult upscale = test::run_cli(
@@ -113,11 +113,11 @@ TEST(ReconstructCli, ModelAnchorsAndPerFrameSrMatchUpscale) {
     ++frames;
   }
   EXPECT_EQ(frames, 6);
-  // By default SR anchors are blended into the reuse prediction: the first frame (no chain yet) is the anchor
-  // itself, the next ones are not.
+  // With --anchor-weight below 1 SR anchors are blended into the reuse prediction: the first frame (no chain yet)
+  // is the anchor itself, the next ones are not.
   const test::CliResult blended = test::run_cli({"reconstruct", "--lr", dir.file("lr.mkv"), "--model",
-                                                 dir.file("m.safetensors"), "--fraction", "1", "--out",
-                                                 dir.file("blend.y4m")});
+                                                 dir.file("m.safetensors"), "--fraction", "1", "--anchor-weight",
+                                                 "0.25", "--out", dir.file("blend.y4m")});
   ASSERT_EQ(blended.exit_code, 0) << blended.err;
   media::VideoReader c(dir.file("blend.y4m")), d(dir.file("up.y4m"));
   for (int n = 0; n < 2; ++n) {

@@ -159,7 +159,7 @@ TEST(Reuse, SrAnchorsAreBlendedIntoTheChainExceptAtACut) {
       for (int x = 0; x < second.plane_width(p); ++x) row[x] = static_cast<uint8_t>(255 - row[x]);
     }
   }
-  for (const double weight : {reuse::kSrAnchorWeight, 1.0}) {
+  for (const double weight : {0.25, 1.0}) {
     reuse::Reconstructor rec(reuse::ReuseSettings{.anchor_weight = weight}, lr.width(), lr.height());
     EXPECT_TRUE(test::same_pixels(rec.push(lr, &truth), truth));  // no chain yet: the anchor whole
     lr.index = 1;
@@ -188,19 +188,19 @@ TEST(Reuse, SrAnchorsAreBlendedIntoTheChainExceptAtACut) {
         for (int x = 0; x < faint.plane_width(p); ++x) row[x] = static_cast<uint8_t>((row[x] + 128) / 2);
       }
     }
-    reuse::Reconstructor rec(reuse::ReuseSettings{}, lr.width(), lr.height());
+    reuse::Reconstructor rec(reuse::ReuseSettings{.anchor_weight = 0.25}, lr.width(), lr.height());
     rec.push(downscale(faint), &faint);
     EXPECT_TRUE(test::same_pixels(rec.push(downscale(faint), &truth), truth));
   }
   // A chain that started from a bicubic up-scale holds no anchor: the first anchor is taken whole.
   {
-    reuse::Reconstructor rec(reuse::ReuseSettings{}, lr.width(), lr.height());
+    reuse::Reconstructor rec(reuse::ReuseSettings{.anchor_weight = 0.25}, lr.width(), lr.height());
     rec.push(lr);
     EXPECT_EQ(rec.last_stats().kind, reuse::FrameKind::upscaled);
     EXPECT_TRUE(test::same_pixels(rec.push(lr, &second), second));
   }
   // At a scene cut the chain holds nothing of the new scene: the anchor is taken whole.
-  reuse::Reconstructor rec(reuse::ReuseSettings{}, lr.width(), lr.height());
+  reuse::Reconstructor rec(reuse::ReuseSettings{.anchor_weight = 0.25}, lr.width(), lr.height());
   rec.push(lr, &truth);
   const core::Frame cut_truth = other.render(96, 72, 0, 0);
   core::Frame cut = downscale(cut_truth);

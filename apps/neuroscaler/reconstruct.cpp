@@ -42,7 +42,7 @@ struct ReconstructOptions {
   bool scale_given = false;
   int64_t max_frames = -1;
   bool faithful = false;
-  std::optional<double> anchor_weight;
+  double anchor_weight = 1.0;
   std::string motion = "own";
   int threads = 1;
 };
@@ -174,9 +174,7 @@ void run_reconstruct(const ReconstructOptions& o) {
   reuse::ReuseSettings settings{.scale = scale};
   settings.motion_search = o.motion != "decoder";
   settings.threads = o.threads;
-  // Ground-truth anchors (an HR video) and NEMO's math replace their frame; SR anchors are blended into it.
-  const bool ground_truth = o.faithful || !o.anchor_video.empty();
-  settings.anchor_weight = o.anchor_weight.value_or(ground_truth ? 1.0 : reuse::kSrAnchorWeight);
+  settings.anchor_weight = o.anchor_weight;
   if (o.faithful) {
     settings.residual_upscale = reuse::ResidualUpscale::block_bilinear;
     settings.residual_source = reuse::ResidualSource::lr_prediction;
@@ -273,9 +271,10 @@ void register_reconstruct(CLI::App& app) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   cmd->add_option("--anchor-weight", o->anchor_weight,
-                  "an anchor's share of its frame, blended into the frame's reuse prediction (1: replace it); "
-                  "default: 1 with --anchor-video or --faithful, else 0.25 (SR anchors)")
-      ->check(CLI::Range(0.001, 1.0));
+                  "an anchor's share of its frame, blended into the frame's reuse prediction (1: replace it; 0.25 "
+                  "helps SR anchors on VP9 streams, see the README)")
+      ->check(CLI::Range(0.001, 1.0))
+      ->capture_default_str();
   cmd->add_option("--frames", o->max_frames, "stop after this many frames")->check(CLI::PositiveNumber);
   cmd->add_flag("--faithful", o->faithful,
                 "NEMO's original math (LR residual, block-local bilinear, one vector per block) instead of ours");

@@ -44,7 +44,7 @@ struct SelectOptions {
   std::string anchor_model;
   std::string anchor_cache;
   bool oracle_ground_truth = false;
-  std::optional<double> anchor_weight;
+  double anchor_weight = 1.0;
   bool evaluate = false;
   std::string gains_path;
   std::vector<double> fractions;
@@ -274,9 +274,10 @@ void register_select(CLI::App& app) {
   cmd->add_flag("--oracle-ground-truth", options->oracle_ground_truth,
                 "the oracle measures with ground-truth anchors even with --anchor-model (which --evaluate uses)");
   cmd->add_option("--anchor-weight", options->anchor_weight,
-                  "an anchor's share of its frame in reuse, blended into the frame's reuse prediction (oracle, "
-                  "--evaluate; 1: replace it); default: 0.25 for SR anchors, 1 for ground truth")
-      ->check(CLI::Range(0.001, 1.0));
+                  "an SR anchor's share of its frame in --evaluate, blended into the frame's reuse prediction "
+                  "(1: replace it; 0.25 helps VP9 streams, see the README); ground-truth anchors always replace")
+      ->check(CLI::Range(0.001, 1.0))
+      ->capture_default_str();
   cmd->add_flag("--evaluate", options->evaluate, "rebuild the streams from the plan and print the PSNR after reuse");
   cmd->add_option("--compare", options->compare, "with --evaluate: also evaluate these plan files (same inputs)")
       ->expected(1, -1);

@@ -149,11 +149,11 @@ std::vector<anchor::Unit> stream_units(const std::vector<media::CodedFrame>& fra
   return selector.units();
 }
 
-// Reuse as the study's anchors need it: SR anchors blended by o.anchor_weight (default reuse::kSrAnchorWeight),
-// ground-truth ones replacing their frame.
+// Reuse as the study's anchors need it: SR anchors blended by o.anchor_weight, ground-truth ones replacing their
+// frame.
 reuse::ReuseSettings reuse_settings(const AnchorStudyOptions& o, bool sr_anchors) {
   return reuse::ReuseSettings{.scale = o.scale,
-                              .anchor_weight = o.anchor_weight.value_or(sr_anchors ? reuse::kSrAnchorWeight : 1.0)};
+                              .anchor_weight = sr_anchors ? o.anchor_weight : 1.0};
 }
 
 // Added to an alt-ref's score in the rank correlations: the selectors sort alt-refs before normal frames (scores

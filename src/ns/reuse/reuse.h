@@ -35,12 +35,6 @@ enum class ResidualSource { lr_prediction, hr_projection };
 const char* residual_source_name(ResidualSource source);
 ResidualSource parse_residual_source(const char* name);  // "lr" | "hr"; throws invalid_argument otherwise
 
-// An SR anchor's share of its frame (ReuseSettings::anchor_weight): on the built-in sample's VP9 test segment with
-// generic F=16 anchors, uniform 2.5 to 10 %, fixed weights 1 (replace) / 0.5 / 0.25 / 0.125 measured 29.16-29.24 /
-// 29.31-29.34 / 29.35-29.37 / 29.33-29.36 dB (README, "SR anchors blended into the chain"). Ground-truth anchors are exact
-// and take weight 1.
-inline constexpr double kSrAnchorWeight = 0.25;
-
 struct ReuseSettings {
   int scale = 3;          // integer, 1 .. 4 (HR = scale x LR)
   int block_size = 8;     // LR luma block of the motion search: 8 or 16
@@ -61,8 +55,10 @@ struct ReuseSettings {
   // each SR anchor refines what the chain holds (its errors average out) instead of resetting it. This is the share
   // where the chain is trustworthy; it rises to the anchor whole on blocks where the chain lost detail, when the
   // previous anchor is long past, where the chain holds no anchor (the stream's start, after a scene cut), at a
-  // scene cut and on blocks predicted as intra.
-  double anchor_weight = kSrAnchorWeight;
+  // scene cut and on blocks predicted as intra. 0.25 with generic SR anchors: +0.10 dB on average over the seven
+  // VP9 contents of the selection set at 7.5 % (the built-in sample +0.19), but -0.06 dB over the seven H.264 ones
+  // (worst -0.23), so replacing stays the default (README, "SR anchors blended into the chain").
+  double anchor_weight = 1.0;
   // A scene cut is up-scaled (bicubic) as a whole: a frame with at least this fraction of intra blocks, or whose
   // summed best SAD is at least scene_cut_sad_ratio times its summed intra SAD (SAD against each block's mean;
   // about 0.1 on ordinary frames, 0.8 to 1 when the content changed but the search found look-alike patches).

@@ -69,9 +69,9 @@ Plan plan_from_json(const std::string& text, const std::string& where) {
   const core::JsonFieldReader fields("", where + ": ", "; regenerate it with `neuroscaler select`");
   try {
     const nlohmann::json doc = nlohmann::json::parse(text);
-    if (fields.get<std::string>(doc, "format") != kFormat || fields.get<int>(doc, "version") != kVersion) {
-      throw Error(ErrorCode::corrupt, where + ": not a version 1 anchor plan (format \"" +
-                                          fields.get<std::string>(doc, "format") +
+    const std::string format = fields.get<std::string>(doc, "format");
+    if (format != kFormat || fields.get<int>(doc, "version") != kVersion) {
+      throw Error(ErrorCode::corrupt, where + ": not a version 1 anchor plan (format \"" + format +
                                           "\"); write it with `neuroscaler select`");
     }
     plan.method = fields.get<std::string>(doc, "method");

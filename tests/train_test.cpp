@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,28 @@ TEST(TrainTest, BilinearStartUpscalesBilinearly) {
   }
 }
 
+// Item n of a batch of planar float patches (edge x edge, 3 planes), as an RGB image.
+core::RgbImage batch_item(const std::vector<float>& batch, int n, int edge) {
+  core::RgbImage image(edge, edge);
+  const size_t plane = static_cast<size_t>(edge) * edge;
+  for (int c = 0; c < 3; ++c) {
+    for (size_t i = 0; i < plane; ++i) {
+      image.pixels[3 * i + c] = static_cast<uint8_t>(std::lround(batch[(3 * n + c) * plane + i] * 255));
+    }
+  }
+  return image;
+}
+
+// Each LR patch is the area down-scale of its HR patch (the pairs were made that way, and patches are aligned).
+void expect_lr_patches_match_hr(const std::vector<float>& lr, const std::vector<float>& hr, int batch, int patch,
+                                int scale) {
+  for (int n = 0; n < batch; ++n) {
+    const core::RgbImage expected =
+        core::resized(batch_item(hr, n, scale * patch), patch, patch, core::ResizeFilter::area);
+    EXPECT_EQ(expected.pixels, batch_item(lr, n, patch).pixels) << "patch " << n;
+  }
+}
+
 TEST(TrainTest, BatchesAreDeterministicAndCutFromThePairs) {
   const std::vector<ImagePair> pairs = {synthetic_pair(40, 3, 1), synthetic_pair(30, 3, 2)};
   const int patch = 12, batch = 5, hp = 36;
@@ -115,20 +138,86 @@ TEST(TrainTest, BatchesAreDeterministicAndCutFromThePairs) {
   EXPECT_EQ(hr1, hr2);
   sr::train::fill_batch(pairs, 3, patch, batch, 11, 5, lr2.data(), hr2.data());
   EXPECT_NE(lr1, lr2);
-  // Each LR patch is the area down-scale of its HR patch (the pairs were made that way, and patches are aligned).
-  for (int n = 0; n < batch; ++n) {
-    core::RgbImage hr_patch(hp, hp), lr_patch(patch, patch);
-    for (int c = 0; c < 3; ++c) {
-      for (int i = 0; i < hp * hp; ++i) {
-        hr_patch.pixels[3 * i + c] = static_cast<uint8_t>(std::lround(hr1[(n * 3 + c) * hp * hp + i] * 255));
-      }
-      for (int i = 0; i < patch * patch; ++i) {
-        lr_patch.pixels[3 * i + c] = static_cast<uint8_t>(std::lround(lr1[(n * 3 + c) * patch * patch + i] * 255));
+  expect_lr_patches_match_hr(lr1, hr1, batch, patch, 3);
+}
+
+// The image mirrored left to right, and turned a quarter (transposed, then mirrored).
+core::RgbImage mirrored(const core::RgbImage& src) {
+  core::RgbImage out(src.width, src.height);
+  for (int y = 0; y < src.height; ++y) {
+    for (int x = 0; x < src.width; ++x) std::copy_n(src.row(y) + 3 * x, 3, out.row(y) + 3 * (src.width - 1 - x));
+  }
+  return out;
+}
+core::RgbImage quarter_turned(const core::RgbImage& src) {
+  core::RgbImage t(src.height, src.width);
+  for (int y = 0; y < src.height; ++y) {
+    for (int x = 0; x < src.width; ++x) std::copy_n(src.row(y) + 3 * x, 3, t.row(x) + 3 * y);
+  }
+  return mirrored(t);
+}
+
+// Which of `views` holds `patch` somewhere (-1: none).
+int view_holding(const std::vector<core::RgbImage>& views, const core::RgbImage& patch) {
+  for (size_t v = 0; v < views.size(); ++v) {
+    for (int y = 0; y + patch.height <= views[v].height; ++y) {
+      for (int x = 0; x + patch.width <= views[v].width; ++x) {
+        bool equal = true;
+        for (int row = 0; row < patch.height && equal; ++row) {
+          equal = std::equal(patch.row(row), patch.row(row) + 3 * patch.width, views[v].row(y + row) + 3 * x);
+        }
+        if (equal) return static_cast<int>(v);
       }
     }
-    const core::RgbImage expected = core::resized(hr_patch, patch, patch, core::ResizeFilter::area);
-    EXPECT_EQ(expected.pixels, lr_patch.pixels) << "patch " << n;
   }
+  return -1;
+}
+
+TEST(TrainTest, AugmentedPatchesAreFlippedOrTurnedAlikeInLrAndHr) {
+  const ImagePair pair = synthetic_pair(30, 3, 1);
+  // The 8 views of the LR image: four quarter turns, each also mirrored.
+  std::vector<core::RgbImage> views = {pair.lr};
+  for (int turn = 1; turn < 4; ++turn) views.push_back(quarter_turned(views.back()));
+  for (int turn = 0; turn < 4; ++turn) views.push_back(mirrored(views[turn]));
+  const int patch = 10, batch = 40;
+  std::vector<float> lr(batch * 3 * patch * patch), hr(lr.size() * 9);
+  const auto views_used = [&](bool augment) {
+    sr::train::fill_batch({pair}, 3, patch, batch, 3, 0, lr.data(), hr.data(), {.augment = augment});
+    expect_lr_patches_match_hr(lr, hr, batch, patch, 3);
+    std::set<int> used;
+    for (int n = 0; n < batch; ++n) {
+      const int view = view_holding(views, batch_item(lr, n, patch));
+      EXPECT_GE(view, 0) << "patch " << n << " is no view of the LR image";
+      used.insert(view);
+    }
+    return used;
+  };
+  EXPECT_EQ(views_used(false), std::set<int>{0});
+  EXPECT_EQ(views_used(true).size(), 8u);  // 40 uniform draws miss one of 8 views with probability 8 (7/8)^40 = 0.004
+}
+
+TEST(TrainTest, DefaultPhotosAreTheWallpaperPackagesOwnFiles) {
+  test::TempDir dir;
+  const std::filesystem::path root = dir.path(), info = root / "dpkg-info";
+  const auto make = [&](const std::string& name) {
+    std::filesystem::create_directories((root / name).parent_path());
+    std::ofstream(root / name) << "x";
+    return (root / name).string();
+  };
+  const std::string lomiri_photo = make("backgrounds/lake.jpg");
+  make("backgrounds/drawing.png");  // another package's file in the same folder
+  const std::string readme = make("backgrounds/README.txt");
+  const std::string mate_photo = make("backgrounds/mate/nature/fern.png");
+  const std::string mate_drawing = make("backgrounds/mate/abstract/swirl.png");
+  const std::string small = make("wallpapers/Dune/contents/images/1280x800.jpg");
+  const std::string large = make("wallpapers/Dune/contents/images/2560x1600.jpg");
+  std::filesystem::create_directories(info);
+  std::ofstream(info / "lomiri-wallpapers-20.04.list") << "/.\n" << (root / "backgrounds").string() << "\n"
+                                                      << lomiri_photo << "\n" << readme << "\n";
+  std::ofstream(info / "mate-backgrounds.list") << mate_photo << "\n" << mate_drawing << "\n";
+  std::ofstream(info / "plasma-workspace-wallpapers.list") << small << "\n" << large << "\n";
+  // lomiri-wallpapers-16.04 is not installed: no list, no photos from it.
+  EXPECT_EQ(sr::train::default_photos(false, info), (std::vector<std::string>{lomiri_photo, mate_photo, large}));
 }
 
 TEST(TrainTest, TrainingLowersTheLossOnATinySet) {
@@ -160,7 +249,7 @@ TEST(TrainTest, DetailTriesFavourTexturedPatches) {
   const int batch = 64, patch = 8;
   std::vector<float> lr(static_cast<size_t>(batch) * 3 * patch * patch), hr(lr.size() * 9);
   const auto textured = [&](int tries) {
-    sr::train::fill_batch({pair}, 3, patch, batch, 1, 0, lr.data(), hr.data(), tries);
+    sr::train::fill_batch({pair}, 3, patch, batch, 1, 0, lr.data(), hr.data(), {.detail_tries = tries});
     int count = 0;
     for (int n = 0; n < batch; ++n) {  // a flat patch has every LR value equal
       const float* p = lr.data() + static_cast<size_t>(n) * 3 * patch * patch;

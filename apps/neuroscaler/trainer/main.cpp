@@ -47,6 +47,7 @@ struct TrainCommandOptions {
   std::string schedule = "constant";
   uint64_t seed = 1;
   int detail_tries = 1;
+  bool augment = false;
   bool keep_best = false;
   int patience = 0;
   int threads = 0;
@@ -104,6 +105,8 @@ void add_common_options(CLI::App* cmd, TrainCommandOptions& o) {
   cmd->add_option("--detail-tries", o.detail_tries,
                   "draw this many positions per patch and keep the most detailed (1: uniform)")
       ->capture_default_str();
+  cmd->add_flag("--augment", o.augment,
+                "turn each patch by one of the 8 flips and quarter turns (the same for LR and HR), at random");
   cmd->add_flag("--keep-best", o.keep_best, "write the weights of the best validation, not the last");
   cmd->add_option("--patience", o.patience, "stop after this many validations without improvement (0: never)")
       ->capture_default_str();
@@ -159,6 +162,7 @@ void run_training(const TrainCommandOptions& o, sr::Model model, const sr::train
   t.precision = o.precision;
   t.schedule = o.schedule;
   t.detail_tries = o.detail_tries;
+  t.augment = o.augment;
   t.keep_best = o.keep_best;
   t.patience = o.patience;
   t.batch = o.batch;
@@ -201,6 +205,7 @@ void run_training(const TrainCommandOptions& o, sr::Model model, const sr::train
                                  {"threads", o.threads},
                                  {"schedule", o.schedule},
                                  {"detail_tries", o.detail_tries},
+                                 {"augment", o.augment},
                                  {"first_loss", r.first_loss},
                                  {"last_loss", r.last_loss},
                                  {"initial_validation", validation_json(r.initial)},

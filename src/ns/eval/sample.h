@@ -166,6 +166,9 @@ struct SamplePhoto {
 };
 std::vector<SamplePhoto> default_sample_photos(int hr_height);
 
+// Whether the file's name says JPEG, PNG or WebP (what --photos takes from a folder).
+bool is_photo_file(const std::filesystem::path& p);
+
 // The photos a --photos argument stands for: a file itself; a directory, the images directly inside it, or for
 // a Plasma wallpaper package (<name>/contents/images/<W>x<H>.jpg) its largest image. Throws not_found.
 std::vector<std::string> expand_photo_argument(const std::string& argument);

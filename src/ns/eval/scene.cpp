@@ -38,13 +38,6 @@ double smoothstep(double e0, double e1, double x) {
   return t * t * (3 - 2 * t);
 }
 
-bool is_image_file(const fs::path& p) {
-  std::string ext = p.extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp";
-}
-
-
 std::vector<std::string> resolve_photos(const SampleOptions& options) {
   std::vector<std::string> paths;
   if (options.photos.empty()) {
@@ -358,6 +351,12 @@ void check_index(const SampleScene::Impl& scene, int64_t index) {
 
 }  // namespace
 
+bool is_photo_file(const std::filesystem::path& p) {
+  std::string ext = p.extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp";
+}
+
 std::vector<std::string> expand_photo_argument(const std::string& argument) {
   std::error_code ec;
   const fs::path p(argument);
@@ -367,7 +366,7 @@ std::vector<std::string> expand_photo_argument(const std::string& argument) {
   if (!fs::is_directory(p, ec)) return {argument};
   std::vector<std::string> found;
   for (const auto& entry : fs::directory_iterator(p, ec)) {
-    if (entry.is_regular_file() && is_image_file(entry.path())) found.push_back(entry.path().string());
+    if (entry.is_regular_file() && is_photo_file(entry.path())) found.push_back(entry.path().string());
   }
   std::sort(found.begin(), found.end());
   if (found.empty() && fs::is_directory(p / "contents" / "images", ec)) {
@@ -375,7 +374,7 @@ std::vector<std::string> expand_photo_argument(const std::string& argument) {
     std::string best;
     double best_score = -1;
     for (const auto& entry : fs::directory_iterator(p / "contents" / "images", ec)) {
-      if (!entry.is_regular_file() || !is_image_file(entry.path())) continue;
+      if (!entry.is_regular_file() || !is_photo_file(entry.path())) continue;
       int w = 0;
       int h = 0;
       char tail = 0;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 #include <string>
@@ -100,42 +101,48 @@ uint64_t patch_detail(const core::RgbImage& hr, int x, int y, int edge) {
   return sum;
 }
 
+// Copies the edge x edge RGB patch at (x, y) of `src` into `dst` (3 planes of floats in [0, 1]) in one of the 8
+// orientations: bit 0 transposes, bit 1 flips rows, bit 2 flips columns. Output (row, col) reads the source's
+// (a, b) below, so an LR patch and its HR patch (edge scale x larger) turned alike stay aligned.
+void copy_oriented(const core::RgbImage& src, int x, int y, int edge, int orientation, float* dst) {
+  const size_t plane = static_cast<size_t>(edge) * edge;
+  for (int row = 0; row < edge; ++row) {
+    for (int col = 0; col < edge; ++col) {
+      int a = row, b = col;
+      if (orientation & 1) std::swap(a, b);
+      if (orientation & 2) a = edge - 1 - a;
+      if (orientation & 4) b = edge - 1 - b;
+      const uint8_t* px = src.row(y + a) + 3 * (x + b);
+      for (int c = 0; c < 3; ++c) dst[c * plane + static_cast<size_t>(row) * edge + col] = px[c] / 255.0f;
+    }
+  }
+}
+
 }  // namespace
 
 void fill_batch(const std::vector<ImagePair>& pairs, int scale, int patch, int batch, uint64_t seed, int64_t step,
-                float* lr, float* hr, int detail_tries) {
-  NS_ASSERT(!pairs.empty() && detail_tries >= 1);
+                float* lr, float* hr, const PatchSampling& sampling) {
+  NS_ASSERT(!pairs.empty() && sampling.detail_tries >= 1);
   // One generator per (seed, step): a resumed training draws exactly the batches it would have drawn.
   std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(step),
                     static_cast<uint32_t>(static_cast<uint64_t>(step) >> 32)};
   std::mt19937_64 rng(seq);
   const int hp = patch * scale;
-  const size_t lr_plane = static_cast<size_t>(patch) * patch;
-  const size_t hr_plane = static_cast<size_t>(hp) * hp;
+  const size_t lr_item_size = 3 * static_cast<size_t>(patch) * patch;
+  const size_t hr_item_size = 3 * static_cast<size_t>(hp) * hp;
   for (int n = 0; n < batch; ++n) {
     const ImagePair& p = pairs[std::uniform_int_distribution<size_t>(0, pairs.size() - 1)(rng)];
     int x = 0, y = 0;
     uint64_t best = 0;
-    for (int t = 0; t < detail_tries; ++t) {
+    for (int t = 0; t < sampling.detail_tries; ++t) {
       const int cx = std::uniform_int_distribution<int>(0, p.lr.width - patch)(rng);
       const int cy = std::uniform_int_distribution<int>(0, p.lr.height - patch)(rng);
-      const uint64_t detail = detail_tries > 1 ? patch_detail(p.hr, scale * cx, scale * cy, hp) : 0;
+      const uint64_t detail = sampling.detail_tries > 1 ? patch_detail(p.hr, scale * cx, scale * cy, hp) : 0;
       if (t == 0 || detail > best) x = cx, y = cy, best = detail;
     }
-    float* lr_item = lr + static_cast<size_t>(n) * 3 * lr_plane;
-    float* hr_item = hr + static_cast<size_t>(n) * 3 * hr_plane;
-    for (int row = 0; row < patch; ++row) {
-      const uint8_t* src = p.lr.row(y + row) + 3 * x;
-      for (int col = 0; col < patch; ++col) {
-        for (int c = 0; c < 3; ++c) lr_item[c * lr_plane + row * patch + col] = src[3 * col + c] / 255.0f;
-      }
-    }
-    for (int row = 0; row < hp; ++row) {
-      const uint8_t* src = p.hr.row(scale * y + row) + 3 * scale * x;
-      for (int col = 0; col < hp; ++col) {
-        for (int c = 0; c < 3; ++c) hr_item[c * hr_plane + row * hp + col] = src[3 * col + c] / 255.0f;
-      }
-    }
+    const int orientation = sampling.augment ? std::uniform_int_distribution<int>(0, 7)(rng) : 0;
+    copy_oriented(p.lr, x, y, patch, orientation, lr + n * lr_item_size);
+    copy_oriented(p.hr, scale * x, scale * y, hp, orientation, hr + n * hr_item_size);
   }
 }
 
@@ -143,7 +150,19 @@ void fill_batch(const std::vector<ImagePair>& pairs, int scale, int patch, int b
 // Photographs
 // ---------------------------------------------------------------------------------------------------------
 
-std::vector<std::string> default_photos(bool exclude_sample_photos) {
+namespace {
+
+// The files dpkg records for an installed package, one absolute path per line (none when it is not installed).
+std::vector<fs::path> package_files(const fs::path& dpkg_info, const std::string& package) {
+  std::vector<fs::path> files;
+  std::ifstream list(dpkg_info / (package + ".list"));
+  for (std::string line; std::getline(list, line);) files.emplace_back(line);
+  return files;
+}
+
+}  // namespace
+
+std::vector<std::string> default_photos(bool exclude_sample_photos, const fs::path& dpkg_info) {
   std::set<std::string> excluded;
   if (exclude_sample_photos) {
     for (int height : {1080, 2160}) {
@@ -155,21 +174,27 @@ std::vector<std::string> default_photos(bool exclude_sample_photos) {
   }
   // Not a photograph: a smooth colour gradient (lomiri-wallpapers-16.04), nothing for SR to learn from.
   excluded.insert("/usr/share/backgrounds/umang_by_Abhishek_Mudgal.jpg");
+  // Each package's own files, as dpkg lists them: other packages put drawings in the same folders
+  // (ukui-wallpapers in /usr/share/backgrounds), and the set must not change with what else is installed.
+  std::set<std::string> chosen;  // photo files, and Plasma wallpaper folders (their largest image is taken)
+  for (const char* lomiri : {"lomiri-wallpapers-20.04", "lomiri-wallpapers-16.04"}) {
+    for (const fs::path& f : package_files(dpkg_info, lomiri)) {
+      if (eval::is_photo_file(f)) chosen.insert(f.string());
+    }
+  }
+  for (const fs::path& f : package_files(dpkg_info, "mate-backgrounds")) {  // nature/ holds its photographs
+    if (eval::is_photo_file(f) && f.parent_path().filename() == "nature") chosen.insert(f.string());
+  }
+  for (const fs::path& f : package_files(dpkg_info, "plasma-workspace-wallpapers")) {  // NAME/contents/images/*
+    if (eval::is_photo_file(f) && f.parent_path().filename() == "images") {
+      chosen.insert(f.parent_path().parent_path().parent_path().string());
+    }
+  }
   std::vector<std::string> photos;
-  std::error_code ec;
-  const auto add = [&](const std::string& argument) {
+  for (const std::string& argument : chosen) {
+    if (excluded.count(argument)) continue;
     for (std::string& p : eval::expand_photo_argument(argument)) {
       if (!excluded.count(p)) photos.push_back(std::move(p));
-    }
-  };
-  // Lomiri's photographs (lomiri-wallpapers-20.04 and -16.04 put them directly in /usr/share/backgrounds), and
-  // mate-backgrounds' photographs (its nature/ folder; abstract/ and desktop/ hold drawings).
-  for (const char* dir : {"/usr/share/backgrounds", "/usr/share/backgrounds/mate/nature"}) {
-    if (fs::is_directory(dir, ec)) add(dir);
-  }
-  for (const auto& wallpaper : fs::directory_iterator("/usr/share/wallpapers", ec)) {  // Plasma's, largest size
-    if (!excluded.count(wallpaper.path().string()) && fs::is_directory(wallpaper.path() / "contents" / "images", ec)) {
-      add(wallpaper.path().string());
     }
   }
   std::sort(photos.begin(), photos.end());

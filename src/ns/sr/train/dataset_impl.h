@@ -23,11 +23,18 @@ double bicubic_psnr(const std::vector<ImagePair>& pairs);
 // The same for one LR image against its HR (any sizes: `lr` is up-scaled to the size of `hr`).
 double bicubic_psnr(const core::RgbImage& lr, const core::RgbImage& hr);
 
-// Draws batch `step` of random patches: image i uniformly, then `detail_tries` uniform LR positions of which the
-// one with the most detail (sum of absolute neighbour differences of the HR patch) is kept; lr gets
-// batch x 3 x patch x patch and hr batch x 3 x (scale patch)^2 floats in [0, 1]. Deterministic in (seed, step).
+// How fill_batch draws a patch.
+struct PatchSampling {
+  int detail_tries = 1;  // uniform LR positions drawn; the one with the most detail (sum of absolute neighbour
+                         // differences of the HR patch) is kept
+  bool augment = false;  // then one of the 8 flips and quarter turns, the same for LR and HR, uniformly
+};
+
+// Draws batch `step` of random patches: image i uniformly, then a position and orientation as `sampling` says;
+// lr gets batch x 3 x patch x patch and hr batch x 3 x (scale patch)^2 floats in [0, 1]. Deterministic in
+// (seed, step).
 void fill_batch(const std::vector<ImagePair>& pairs, int scale, int patch, int batch, uint64_t seed, int64_t step,
-                float* lr, float* hr, int detail_tries = 1);
+                float* lr, float* hr, const PatchSampling& sampling = {});
 
 // PSNR of `model`'s output (x255, clamped, rounded: ns::sr::Upscaler) on `pairs`, pooled; corrupt on NaN.
 double model_psnr(const Model& model, const std::vector<ImagePair>& pairs);

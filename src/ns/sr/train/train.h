@@ -33,10 +33,13 @@ struct TrainingSet {
 
 // --- Generic set: photographs -------------------------------------------------------------------------
 
-// The photographs in Debian's wallpaper packages (scripts/setup installs them): the largest image of each
-// wallpaper, sorted by path. Photos the built-in sample is rendered from are left out when
-// `exclude_sample_photos`, so that a generic model's gain on the sample is not flattered by having seen it.
-std::vector<std::string> default_photos(bool exclude_sample_photos = true);
+// The photographs in Debian's wallpaper packages (scripts/setup installs them: Lomiri's, mate-backgrounds' nature
+// folder, Plasma's), found through dpkg's lists of each package's files in `dpkg_info`, so that other packages'
+// images in the same folders stay out: the largest image of each wallpaper, sorted by path. Photos the built-in
+// sample is rendered from are left out when `exclude_sample_photos`, so that a generic model's gain on the sample
+// is not flattered by having seen it.
+std::vector<std::string> default_photos(bool exclude_sample_photos = true,
+                                        const std::filesystem::path& dpkg_info = "/var/lib/dpkg/info");
 
 struct PhotoSetOptions {
   int scale = 3;
@@ -85,6 +88,7 @@ struct TrainOptions {
                                       // end of `minutes` (this run's wall time) or at `steps`, whichever is first
   uint64_t seed = 1;           // batch i is drawn from (seed, i): a resumed run draws the same batches
   int detail_tries = 1;        // draw this many positions per patch and keep the most detailed (1: uniform)
+  bool augment = false;        // turn each patch by one of the 8 flips and quarter turns, uniformly
   std::string precision = "fp32";  // onednn engine: "fp32", "bf16" (convolutions in bf16, CPUs with avx512_bf16)
                                    // or "auto" (bf16 where the CPU has it)
   int threads = 0;             // the engine's threads (OpenMP for onednn, intra-op for torch); 0 = all cores

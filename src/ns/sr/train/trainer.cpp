@@ -207,7 +207,7 @@ TrainReport train(Model& model, const TrainingSet& set, const TrainOptions& opti
 
   while (step < options.steps && (options.minutes <= 0 || seconds_since(start) < 60 * options.minutes)) {
     fill_batch(set.train, set.scale, options.patch, options.batch, options.seed, step, lr.data(), hr.data(),
-               options.detail_tries);
+               {.detail_tries = options.detail_tries, .augment = options.augment});
     p.learning_rate = scheduled_learning_rate(options, step, seconds_since(start));
     const double loss = engine->step(lr.data(), hr.data(), p.learning_rate);
     if (!std::isfinite(loss)) {

@@ -56,7 +56,7 @@ struct ReuseSettings {
   // where the chain is trustworthy; it rises to the anchor whole on blocks where the chain lost detail, when the
   // previous anchor is long past, where the chain holds no anchor (the stream's start, after a scene cut), at a
   // scene cut and on blocks predicted as intra. 0.25 with generic SR anchors: +0.10 dB on average over the seven
-  // VP9 contents of the selection set at 7.5 % (the built-in sample +0.19), but -0.06 dB over the seven H.264 ones
+  // VP9 contents of the selection set at 7.5 % (its sample content +0.20), but -0.06 dB over the seven H.264 ones
   // (worst -0.23), so replacing stays the default (README, "SR anchors blended into the chain").
   double anchor_weight = 1.0;
   // A scene cut is up-scaled (bicubic) as a whole: a frame with at least this fraction of intra blocks, or whose

@@ -86,7 +86,7 @@ TEST(EnhanceCli, DecodeEqualsInMemoryReconstruction) {
     sr::UpscalerOptions sr_options;
     sr_options.backend = "ref";
     sr::Upscaler upscaler(sr::load_model(dir.file("m.safetensors")), 64, 36, sr_options);
-    reuse::Reconstructor memory(reuse::ReuseSettings{.scale = 3}, 64, 36);
+    reuse::Reconstructor memory(reuse::ReuseSettings{.scale = 3, .anchor_weight = reuse::kSrAnchorWeight}, 64, 36);
     media::VideoReader lr_reader(dir.file("lr.webm"));
     const std::vector<core::Frame> reference = test::read_all_frames(dir.file("hr.mkv"));
     core::Frame lr, sr_frame, coded;

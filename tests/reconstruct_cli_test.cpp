@@ -95,7 +95,7 @@ TEST(ReconstructCli, ModelAnchorsAndPerFrameSrMatchUpscale) {
   test::TempDir dir;
   write_pair(dir, 6);
   sr::save_model(sr::random_model(sr::ModelDesc{.blocks = 1, .channels = 4, .scale = 3}, 7), dir.file("m.safetensors"));
-  // Anchors that replace their frame (the default) on every frame are per-frame SR.
+  // SR anchors on every frame replace their frame (the default there): per-frame SR.
   const test::CliResult every = test::run_cli({"reconstruct", "--lr", dir.file("lr.mkv"), "--model",
                                                dir.file("m.safetensors"), "--fraction", "1", "--out",
                                                dir.file("all.y4m"), "--reference", dir.file("hr.mkv")});
@@ -114,7 +114,7 @@ TEST(ReconstructCli, ModelAnchorsAndPerFrameSrMatchUpscale) {
   }
   EXPECT_EQ(frames, 6);
   // With --anchor-weight below 1 SR anchors are blended into the reuse prediction: the first frame (no chain yet)
-  // is the anchor itself, the next ones are not.
+  // is the anchor itself, the next ones are not. (Fewer anchors than frames blend by default; see below.)
   const test::CliResult blended = test::run_cli({"reconstruct", "--lr", dir.file("lr.mkv"), "--model",
                                                  dir.file("m.safetensors"), "--fraction", "1", "--anchor-weight",
                                                  "0.25", "--out", dir.file("blend.y4m")});
@@ -126,11 +126,18 @@ TEST(ReconstructCli, ModelAnchorsAndPerFrameSrMatchUpscale) {
     EXPECT_EQ(test::same_pixels(fa, fb), n == 0) << "frame " << n;
   }
   // A few SR anchors, the rest reused: runs and counts its anchors; --scale must agree with the model's.
-  const test::CliResult some = test::run_cli({"reconstruct", "--lr", dir.file("lr.mkv"), "--model",
-                                              dir.file("m.safetensors"), "--every", "3", "--reference",
-                                              dir.file("hr.mkv")});
-  ASSERT_EQ(some.exit_code, 0) << some.err;
-  EXPECT_EQ(parse_table(some.out).anchors, 2);
+  // A few SR anchors are blended by default (reuse::kSrAnchorWeight); --anchor-weight 1 replaces them.
+  double some_psnr[2] = {0, 0};
+  for (const bool replace : {false, true}) {
+    std::vector<std::string> args = {"reconstruct", "--lr", dir.file("lr.mkv"), "--model", dir.file("m.safetensors"),
+                                     "--every", "3", "--reference", dir.file("hr.mkv")};
+    if (replace) args.insert(args.end(), {"--anchor-weight", "1"});
+    const test::CliResult some = test::run_cli(args);
+    ASSERT_EQ(some.exit_code, 0) << some.err;
+    EXPECT_EQ(parse_table(some.out).anchors, 2);
+    some_psnr[replace] = parse_table(some.out).psnr;
+  }
+  EXPECT_NE(some_psnr[0], some_psnr[1]);
   const test::CliResult wrong_scale = test::run_cli({"reconstruct", "--lr", dir.file("lr.mkv"), "--model",
                                                      dir.file("m.safetensors"), "--every", "3", "--scale", "2",
                                                      "--out", dir.file("x.y4m")});

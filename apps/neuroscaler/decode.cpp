@@ -26,6 +26,7 @@ struct DecodeOptions {
   std::string reference;
   std::string csv;
   int threads = 1;
+  double anchor_weight = reuse::kSrAnchorWeight;
   int64_t max_frames = -1;
 };
 
@@ -36,7 +37,9 @@ void run_decode(const DecodeOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   hybrid::HybridReader reader(o.in);
   const hybrid::HybridInfo& info = reader.info();
-  reuse::Reconstructor reconstructor(reuse::ReuseSettings{.scale = info.tags.scale, .threads = o.threads},
+  reuse::Reconstructor reconstructor(reuse::ReuseSettings{.scale = info.tags.scale,
+                                                          .anchor_weight = o.anchor_weight,
+                                                          .threads = o.threads},
                                      info.video.width, info.video.height);
   const int hr_w = reconstructor.hr_width();
   const int hr_h = reconstructor.hr_height();
@@ -116,6 +119,11 @@ void register_decode(CLI::App& app) {
       ->needs(cmd->get_option("--reference"));
   cmd->add_option("--threads", o->threads, "reuse threads (same output for any count)")
       ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--anchor-weight", o->anchor_weight,
+                  "an SR anchor's share of its frame, blended into the frame's reuse prediction (1: the anchor "
+                  "replaces its frame, reference §7; see the README, \"SR anchors blended into the chain\")")
+      ->check(CLI::Range(0.001, 1.0))
       ->capture_default_str();
   cmd->add_option("--frames", o->max_frames, "stop after this many frames")->check(CLI::PositiveNumber);
   cmd->callback([o] { run_decode(*o); });

@@ -45,6 +45,7 @@ struct EnhanceOptions {
   std::string precision = "auto";
   int sr_threads = 0;
   int threads = 1;
+  double anchor_weight = reuse::kSrAnchorWeight;
   std::string hr_codec = "vp9";
   int hr_kbps = 0;
   int64_t max_frames = -1;
@@ -215,8 +216,11 @@ Summary enhance_baseline(const EnhanceOptions& o, const sr::Model& model) {
   const int hr_h = info.height * scale;
   sr::Upscaler upscaler = make_upscaler(o, model, info.width, info.height);
   std::optional<reuse::Reconstructor> reconstructor;
-  if (selective) reconstructor.emplace(reuse::ReuseSettings{.scale = scale, .threads = o.threads}, info.width,
-                                       info.height);
+  if (selective) {
+    reconstructor.emplace(
+        reuse::ReuseSettings{.scale = scale, .anchor_weight = o.anchor_weight, .threads = o.threads}, info.width,
+        info.height);
+  }
   summary.fps = info.frame_rate.num > 0 ? info.frame_rate.value() : 60.0;
   HrOutput output(o.out, hr_w, hr_h, info.frame_rate.num > 0 ? info.frame_rate : media::Rational{60, 1},
                   media::EncoderSettings::baseline_hr(o.hr_codec, hr_w, hr_h, o.hr_kbps));
@@ -356,6 +360,11 @@ void register_enhance(CLI::App& app) {
   cmd->add_option("--sr-threads", o->sr_threads, "SR inference threads (default: all cores)");
   cmd->add_option("--threads", o->threads, "reuse threads of the selective baseline")
       ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--anchor-weight", o->anchor_weight,
+                  "selective baseline: an SR anchor's share of its frame, blended into the frame's reuse prediction "
+                  "(1: the anchor replaces its frame, reference §7)")
+      ->check(CLI::Range(0.001, 1.0))
       ->capture_default_str();
   cmd->add_option("--hr-codec", o->hr_codec, "baselines: vp9 (realtime, reference §9.2) | h264 (x264 zerolatency)")
       ->check(CLI::IsMember({"vp9", "h264"}))

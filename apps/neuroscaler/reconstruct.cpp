@@ -42,7 +42,7 @@ struct ReconstructOptions {
   bool scale_given = false;
   int64_t max_frames = -1;
   bool faithful = false;
-  double anchor_weight = 1.0;
+  std::optional<double> anchor_weight;  // default: kSrAnchorWeight for SR anchors, else 1
   std::string motion = "own";
   int threads = 1;
 };
@@ -66,6 +66,13 @@ class AnchorSet {
   std::set<int64_t> explicit_;
   double step_ = 0;
 };
+
+// SR anchors are blended into the chain (reuse::kSrAnchorWeight), except on every frame (per-frame SR) and in
+// NEMO's original math; ground-truth anchors and images from a folder replace their frame.
+double default_anchor_weight(const ReconstructOptions& o) {
+  const bool every_frame = o.fraction >= 1.0 || o.every == 1;
+  return !o.model.empty() && !o.faithful && !every_frame ? reuse::kSrAnchorWeight : 1.0;
+}
 
 // HR anchor images: from an HR video read in step with the LR frames, a folder of images, or SR of the LR frame.
 class AnchorSource {
@@ -174,7 +181,7 @@ void run_reconstruct(const ReconstructOptions& o) {
   reuse::ReuseSettings settings{.scale = scale};
   settings.motion_search = o.motion != "decoder";
   settings.threads = o.threads;
-  settings.anchor_weight = o.anchor_weight;
+  settings.anchor_weight = o.anchor_weight.value_or(default_anchor_weight(o));
   if (o.faithful) {
     settings.residual_upscale = reuse::ResidualUpscale::block_bilinear;
     settings.residual_source = reuse::ResidualSource::lr_prediction;
@@ -271,10 +278,10 @@ void register_reconstruct(CLI::App& app) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   cmd->add_option("--anchor-weight", o->anchor_weight,
-                  "an anchor's share of its frame, blended into the frame's reuse prediction (1: replace it; 0.25 "
-                  "helps SR anchors on VP9 streams, see the README)")
-      ->check(CLI::Range(0.001, 1.0))
-      ->capture_default_str();
+                  "an anchor's share of its frame, blended into the frame's reuse prediction (1: the anchor replaces "
+                  "its frame, reference §7; see the README, \"SR anchors blended into the chain\"); default: 0.25 "
+                  "for SR anchors (--model), 1 for the others, for anchors on every frame and with --faithful")
+      ->check(CLI::Range(0.001, 1.0));
   cmd->add_option("--frames", o->max_frames, "stop after this many frames")->check(CLI::PositiveNumber);
   cmd->add_flag("--faithful", o->faithful,
                 "NEMO's original math (LR residual, block-local bilinear, one vector per block) instead of ours");

@@ -44,7 +44,7 @@ struct SelectOptions {
   std::string anchor_model;
   std::string anchor_cache;
   bool oracle_ground_truth = false;
-  double anchor_weight = 1.0;
+  double anchor_weight = reuse::kSrAnchorWeight;
   bool evaluate = false;
   std::string gains_path;
   std::vector<double> fractions;
@@ -275,7 +275,8 @@ void register_select(CLI::App& app) {
                 "the oracle measures with ground-truth anchors even with --anchor-model (which --evaluate uses)");
   cmd->add_option("--anchor-weight", options->anchor_weight,
                   "an SR anchor's share of its frame in --evaluate, blended into the frame's reuse prediction "
-                  "(1: replace it; 0.25 helps VP9 streams, see the README); ground-truth anchors always replace")
+                  "(1: the anchor replaces its frame, reference §7; see the README, \"SR anchors blended into the "
+                  "chain\"); ground-truth anchors always replace")
       ->check(CLI::Range(0.001, 1.0))
       ->capture_default_str();
   cmd->add_flag("--evaluate", options->evaluate, "rebuild the streams from the plan and print the PSNR after reuse");

@@ -59,8 +59,9 @@ void BaselineOutput::write(const BaselineFrame& frame) {
         stream_.config.output, hr_width, hr_height, frame_rate_,
         media::EncoderSettings::baseline_hr(h264 ? "h264" : "vp9", hr_width, hr_height));
     if (stream_.config.method == "selective") {
-      reconstructor_.emplace(reuse::ReuseSettings{.scale = scale_, .threads = 1}, frame.lr.width(),
-                             frame.lr.height());
+      reconstructor_.emplace(
+          reuse::ReuseSettings{.scale = scale_, .anchor_weight = reuse::kSrAnchorWeight, .threads = 1},
+          frame.lr.width(), frame.lr.height());
     }
   }
   const core::Frame* hr = sr;

@@ -13,6 +13,7 @@
 
 #include "ns/anchor/anchor.h"
 #include "ns/media/probe.h"
+#include "ns/reuse/reuse.h"
 
 namespace ns::eval {
 
@@ -24,7 +25,7 @@ struct AnchorStudyOptions {
   std::string anchor_model;             // SR model whose output is the anchor image; empty: the reference frame
   std::string anchor_cache;             // folder caching SR anchor images per stream and frame (raw I420); empty: none
   bool oracle_ground_truth = false;     // the oracle measures with ground-truth anchors even with anchor_model
-  double anchor_weight = 1.0;           // reuse::ReuseSettings::anchor_weight of SR anchors (ground truth: 1)
+  double anchor_weight = reuse::kSrAnchorWeight;  // reuse::ReuseSettings::anchor_weight of SR anchors (ground truth: 1)
   int epoch_frames = 40;                // the oracle's epochs (displayed frames)
   double q_exponent = 1.0;              // neuroscaler-q's, for the estimators' scores the oracle reports beside it
   std::string gains_path;               // oracle: every frame's single-anchor gain and scores (JSON); "{fraction}"

@@ -228,6 +228,10 @@ void Reconstructor::Impl::reconstruct(core::Frame& out, const motion::MotionFiel
     }
   }
   // 3. Add the up-scaled residual row by row.
+  add_residual(out, T);
+}
+
+void Reconstructor::Impl::add_residual(core::Frame& out, int T) {
   motion::run_threads(T, [&](int t) {
     ThreadScratch& ts = scratch[t];
     for (int p = 0; p < core::kPlaneCount; ++p) {
@@ -444,6 +448,7 @@ void Reconstructor::Impl::blend_anchor(const core::Frame& anchor, core::Frame& o
       weight = base + static_cast<int>(std::lround((256 - base) * t));
     }
   }
+  take_anchor_lr_band(anchor, out);
   for (int p = 0; p < core::kPlaneCount; ++p) {
     const int pbs = (p == 0 ? field.block_size : field.block_size / 2) * settings.scale;
     const int hpw = out.plane_width(p);
@@ -457,6 +462,28 @@ void Reconstructor::Impl::blend_anchor(const core::Frame& anchor, core::Frame& o
       }
     }
   }
+}
+
+// out (this frame's reuse prediction) back-projected onto the anchor's area down-scale, so that the blend that
+// follows mixes the two only above the LR band and the LR band is the anchor's. The chain's LR band is the LR
+// frames' own (back-projection puts it there, coding noise included), the anchor's is what the SR model made of
+// this frame (coding noise removed). Measured with generic F=16 anchors on the selection set at 7.5 %: the H.264
+// contents went from -0.07 dB on average against replacing (blending the whole band) to +0.01, the VP9 ones from
+// +0.10 to +0.13 (README, "SR anchors blended into the chain").
+void Reconstructor::Impl::take_anchor_lr_band(const core::Frame& anchor, core::Frame& out) {
+  if (down_frame.empty()) down_frame = core::Frame(lw, lh);
+  if (down_anchor_frame.empty()) down_anchor_frame = core::Frame(lw, lh);
+  downscale(out, down_frame);
+  downscale(anchor, down_anchor_frame);
+  for (int p = 0; p < core::kPlaneCount; ++p) {
+    for (int y = 0; y < residual.plane_height(p); ++y) {
+      int16_t* r = residual.row(p, y);
+      const uint8_t* a = down_anchor_frame.row(p, y);
+      const uint8_t* b = down_frame.row(p, y);
+      for (int x = 0; x < residual.plane_width(p); ++x) r[x] = static_cast<int16_t>(a[x] - b[x]);
+    }
+  }
+  add_residual(out, std::min(threads(), estimator.field().blocks_y));
 }
 
 // The frame from the references (reused), or its bicubic up-scale when there is none or at a scene cut; fills the

@@ -30,6 +30,7 @@ struct Reconstructor::Impl {
   // coding noise) moves along with the content instead of being undone; a reused frame inherits the deviation of
   // its references (motion-compensated); an up-scaled frame has none (its LR frame).
   core::Frame down_frame;
+  core::Frame down_anchor_frame;  // blend_anchor: the anchor's area down-scale
   motion::Reference down_cur, down_prev, down_anchor;
   std::array<core::Frame, kSlots> hr;
   int prev_slot = -1;
@@ -58,7 +59,9 @@ struct Reconstructor::Impl {
   FrameKind predict(const core::Frame& lr, core::Frame& out, std::span<const motion::MotionVector> candidates,
                     double& start);
   void blend_anchor(const core::Frame& anchor, core::Frame& out);
+  void take_anchor_lr_band(const core::Frame& anchor, core::Frame& out);
   void reconstruct(core::Frame& out, const motion::MotionField& field, const core::Frame* const* hr_refs);
+  void add_residual(core::Frame& out, int threads);  // out += the up-scaled residual, row by row
   void predict_rect(int plane, const core::Frame& ref, motion::MotionVector mv, int x0, int y0, int w, int h,
                     uint8_t* dst, ptrdiff_t dst_stride, int compute_w = 0) const;
   void predict_overlapped(int plane, const motion::MotionField& field, const core::Frame* const* hr_refs,

@@ -147,7 +147,7 @@ TEST(Reuse, StaticSceneReproducesTheAnchorExactly) {
   }
 }
 
-// The image with a pattern added that each scale x scale box sums to zero (+a, -a, 0 along x, left out where it
+// The image with a pattern added that each 3 x 3 box (scale 3) sums to zero (+a, -a, 0 along x, left out where it
 // would clip): it differs from `image` only above the LR band, and its area down-scale is the same.
 core::Frame with_detail_above_lr_band(const core::Frame& image, int a) {
   core::Frame out = image.clone();

@@ -30,7 +30,6 @@ struct Reconstructor::Impl {
   // coding noise) moves along with the content instead of being undone; a reused frame inherits the deviation of
   // its references (motion-compensated); an up-scaled frame has none (its LR frame).
   core::Frame down_frame;
-  core::Frame down_anchor_frame;  // blend_anchor: the anchor's area down-scale
   motion::Reference down_cur, down_prev, down_anchor;
   std::array<core::Frame, kSlots> hr;
   int prev_slot = -1;
@@ -71,6 +70,8 @@ struct Reconstructor::Impl {
   void project_residual(const core::Frame& prediction, int plane, int y_begin, int y_end, ThreadScratch& ts);
   int threads() const { return settings.threads; }
   void downscale(const core::Frame& hr_frame, core::Frame& lr_frame) const;
+  void downscale_row(uint8_t* dst, const core::Frame& image, int plane, int lr_row, int width) const;
+  void project_row(int16_t* dst, const uint8_t* lr, const core::Frame& image, int plane, int lr_row, int width) const;
   void finish(const core::Frame& lr, const core::Frame& out, FrameKind kind);
   bool projecting() const { return settings.residual_source == ResidualSource::hr_projection; }
   int free_slot() const {

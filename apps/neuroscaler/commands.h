@@ -35,6 +35,17 @@ std::filesystem::path trainer_program();
 // --backend: "auto" or one of the SR backends compiled in (sr::backend_names()); `note` follows the list in the help.
 CLI::Option* add_backend_option(CLI::App* cmd, std::string& backend, const std::string& note = "");
 
+// --anchor-weight (reuse::ReuseSettings::anchor_weight), in (0, 1]; `note` follows the common help.
+template <typename T>
+CLI::Option* add_anchor_weight_option(CLI::App* cmd, T& weight, const std::string& note = "") {
+  return cmd
+      ->add_option("--anchor-weight", weight,
+                   "an SR anchor's share of its frame, blended into the frame's reuse prediction (1: the anchor "
+                   "replaces its frame, reference §7; see the README, \"SR anchors blended into the chain\")" +
+                       note)
+      ->check(CLI::Range(0.001, 1.0));
+}
+
 // HOST:PORT of an option (port 0: any free one); ns::Error invalid_argument naming `option` otherwise.
 struct HostPort {
   std::string host;

@@ -120,11 +120,7 @@ void register_decode(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "reuse threads (same output for any count)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  cmd->add_option("--anchor-weight", o->anchor_weight,
-                  "an SR anchor's share of its frame, blended into the frame's reuse prediction (1: the anchor "
-                  "replaces its frame, reference §7; see the README, \"SR anchors blended into the chain\")")
-      ->check(CLI::Range(0.001, 1.0))
-      ->capture_default_str();
+  add_anchor_weight_option(cmd, o->anchor_weight)->capture_default_str();
   cmd->add_option("--frames", o->max_frames, "stop after this many frames")->check(CLI::PositiveNumber);
   cmd->callback([o] { run_decode(*o); });
 }

@@ -361,11 +361,7 @@ void register_enhance(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "reuse threads of the selective baseline")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  cmd->add_option("--anchor-weight", o->anchor_weight,
-                  "selective baseline: an SR anchor's share of its frame, blended into the frame's reuse prediction "
-                  "(1: the anchor replaces its frame, reference §7)")
-      ->check(CLI::Range(0.001, 1.0))
-      ->capture_default_str();
+  add_anchor_weight_option(cmd, o->anchor_weight, "; used by the selective baseline")->capture_default_str();
   cmd->add_option("--hr-codec", o->hr_codec, "baselines: vp9 (realtime, reference §9.2) | h264 (x264 zerolatency)")
       ->check(CLI::IsMember({"vp9", "h264"}))
       ->capture_default_str();

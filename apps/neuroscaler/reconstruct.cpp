@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "commands.h"
 #include "hr_output.h"
 #include "ns/core/colour.h"
@@ -277,11 +279,10 @@ void register_reconstruct(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "threads for the reconstruction (same output for any count)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  cmd->add_option("--anchor-weight", o->anchor_weight,
-                  "an anchor's share of its frame, blended into the frame's reuse prediction (1: the anchor replaces "
-                  "its frame, reference §7; see the README, \"SR anchors blended into the chain\"); default: 0.25 "
-                  "for SR anchors (--model), 1 for the others, for anchors on every frame and with --faithful")
-      ->check(CLI::Range(0.001, 1.0));
+  add_anchor_weight_option(cmd, o->anchor_weight,
+                           fmt::format("; default: {} for SR anchors (--model), 1 for the others, for anchors on "
+                                       "every frame and with --faithful",
+                                       reuse::kSrAnchorWeight));
   cmd->add_option("--frames", o->max_frames, "stop after this many frames")->check(CLI::PositiveNumber);
   cmd->add_flag("--faithful", o->faithful,
                 "NEMO's original math (LR residual, block-local bilinear, one vector per block) instead of ours");

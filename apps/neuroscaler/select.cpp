@@ -273,11 +273,7 @@ void register_select(CLI::App& app) {
                   "inputs and model");
   cmd->add_flag("--oracle-ground-truth", options->oracle_ground_truth,
                 "the oracle measures with ground-truth anchors even with --anchor-model (which --evaluate uses)");
-  cmd->add_option("--anchor-weight", options->anchor_weight,
-                  "an SR anchor's share of its frame in --evaluate, blended into the frame's reuse prediction "
-                  "(1: the anchor replaces its frame, reference §7; see the README, \"SR anchors blended into the "
-                  "chain\"); ground-truth anchors always replace")
-      ->check(CLI::Range(0.001, 1.0))
+  add_anchor_weight_option(cmd, options->anchor_weight, "; in --evaluate; ground-truth anchors always replace")
       ->capture_default_str();
   cmd->add_flag("--evaluate", options->evaluate, "rebuild the streams from the plan and print the PSNR after reuse");
   cmd->add_option("--compare", options->compare, "with --evaluate: also evaluate these plan files (same inputs)")
